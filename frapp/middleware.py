@@ -1,0 +1,116 @@
+"""The embedded session, request ids and request logs.
+
+Inside the FlickRocket iframe our cookies are third-party: Safari, Firefox and (increasingly)
+Chrome drop them. So the embedded session does not ride in a cookie. A launch creates an
+ordinary Django session and sends the browser to ``/s/<session key>/...``; this middleware
+takes the key out of the path, loads the session, and sets the script prefix so that every
+``reverse()``, ``redirect()`` and ``{% url %}`` keeps the key in the links it builds. Forms,
+htmx requests and navigation all carry it without any cookie, and CSRF works because its
+secret lives in that session (``CSRF_USE_SESSIONS``). Requests outside ``/s/`` (staff admin)
+keep Django's cookie session.
+"""
+
+import logging
+import re
+import time
+import uuid
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.urls import get_script_prefix, set_script_prefix
+
+from .logging import request_id_var
+
+logger = logging.getLogger("frapp.request")
+
+SESSION_PREFIX = re.compile(r"^/s/(?P<key>[a-z0-9]{32})(?P<rest>/.*)?$")
+SESSION_TOUCH_INTERVAL = 60
+
+
+def embedded_session_prefix(session_key: str) -> str:
+    return f"/s/{session_key}/"
+
+
+class EmbeddedSessionMiddleware(SessionMiddleware):
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
+
+    def __call__(self, request):
+        match = SESSION_PREFIX.match(request.path_info)
+        request.embedded = False
+        request.company_id = None
+        request.flickrocket_user_id = None
+        if match is None:
+            response = super().__call__(request)
+            # The launch URL is the one page FlickRocket frames without a session yet.
+            if request.path_info == "/":
+                self._allow_framing(response)
+            return response
+
+        key = match["key"]
+        request.embedded = True
+        request.path_info = match["rest"] or "/"
+        request.session = self.SessionStore(key)
+        if request.session.get("company_id") is not None:
+            request.company_id = int(request.session["company_id"])
+            request.flickrocket_user_id = request.session.get("user_id")
+        outer_prefix = get_script_prefix()
+        set_script_prefix(outer_prefix.rstrip("/") + embedded_session_prefix(key))
+        try:
+            response = self.get_response(request)
+        finally:
+            set_script_prefix(outer_prefix)
+        self._save_embedded(request)
+        self._allow_framing(response)
+        return response
+
+    def _save_embedded(self, request) -> None:
+        session = request.session
+        # An expired or unknown key loads as an empty session with no key: never save that, it
+        # would mint a new key the URL does not carry.
+        if session.session_key is None or request.company_id is None:
+            return
+        now = int(time.time())
+        if session.modified or now - session.get("touched", 0) > SESSION_TOUCH_INTERVAL:
+            session["touched"] = now
+            session.set_expiry(settings.APP_SESSION_IDLE_SECONDS)
+            session.save()
+
+    @staticmethod
+    def _allow_framing(response) -> None:
+        response._csp_config = settings.EMBEDDED_CSP
+        response.xframe_options_exempt = True
+
+
+class RequestLogMiddleware:
+    """One log line per request, with a request id that every other log line shares."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if re.fullmatch(r"[A-Za-z0-9-]{8,64}", incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            logger.info(
+                "%s %s %s",
+                request.method,
+                request.path_info,  # never request.path: it carries the session key
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path_info,
+                    "status": response.status_code,
+                    "company_id": getattr(request, "company_id", None),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)

@@ -1,0 +1,216 @@
+"""Settings for FlickRocket Fulfillment, read from the environment (and an optional .env).
+
+APP_ENV=production turns on every production guard: secrets must be set, DEBUG must be off.
+Anything else is development, where the demo runs with no variable set at all.
+"""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+APP_ENV = env.str("APP_ENV", default="development")
+PRODUCTION = APP_ENV == "production"
+
+DEV_SECRET_KEY = "dev-only-not-secret-flickrocket-fulfillment"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else DEV_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "testserver"])
+APP_BASE_URL = env.str("APP_BASE_URL", default="http://localhost:8000").rstrip("/")
+
+# FlickRocket: CONTRACT.md section 6. Defaults follow the platform docs; the platform's own
+# plugin uses https://oauth.flickrocket.com (auth) and https://api.flickrocket.com (REST).
+FLICKROCKET_CLIENT_ID = env.str("FLICKROCKET_CLIENT_ID", default="" if PRODUCTION else "fr-fulfillment")
+FLICKROCKET_CLIENT_SECRET = env.str(
+    "FLICKROCKET_CLIENT_SECRET", default="" if PRODUCTION else "sandbox-app-secret"
+)
+FLICKROCKET_AUTH_BASE = env.str("FLICKROCKET_AUTH_BASE", default="https://admin.flickrocket.com").rstrip("/")
+FLICKROCKET_API_BASE = env.str("FLICKROCKET_API_BASE", default="https://admin.flickrocket.com").rstrip("/")
+FLICKROCKET_ADMIN_ORIGIN = env.str("FLICKROCKET_ADMIN_ORIGIN", default="https://admin.flickrocket.com").rstrip("/")
+# Where "back to the app inside FlickRocket" goes after an install; {company_id} is filled in.
+FLICKROCKET_APP_ADMIN_URL = env.str(
+    "FLICKROCKET_APP_ADMIN_URL", default=FLICKROCKET_ADMIN_ORIGIN + "/"
+)
+FLICKROCKET_SCOPES = env.list("FLICKROCKET_SCOPES", default=["orders", "products", "webhooks"])
+FLICKROCKET_WEBHOOKS_PATH = env.str("FLICKROCKET_WEBHOOKS_PATH", default="/admin/webhooks")
+FLICKROCKET_CONNECT_TIMEOUT = env.float("FLICKROCKET_CONNECT_TIMEOUT", default=3.05)
+FLICKROCKET_READ_TIMEOUT = env.float("FLICKROCKET_READ_TIMEOUT", default=15.0)
+# Page views wait less: a slow platform shows the last list we fetched instead.
+FLICKROCKET_PAGE_READ_TIMEOUT = env.float("FLICKROCKET_PAGE_READ_TIMEOUT", default=4.0)
+# Refresh the access token when less than this many seconds remain (the plugin uses 300).
+FLICKROCKET_TOKEN_REFRESH_MARGIN = env.int("FLICKROCKET_TOKEN_REFRESH_MARGIN", default=300)
+
+# Fernet keys, newest first; older keys still decrypt so they can be rotated out.
+_dev_fernet = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[] if PRODUCTION else [_dev_fernet])
+
+APP_SESSION_IDLE_SECONDS = env.int("APP_SESSION_IDLE_SECONDS", default=30 * 60)
+OAUTH_STATE_MAX_AGE = env.int("OAUTH_STATE_MAX_AGE", default=10 * 60)
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+
+if PRODUCTION:
+    missing = [
+        name
+        for name, value in [
+            ("SECRET_KEY", SECRET_KEY),
+            ("ALLOWED_HOSTS", ALLOWED_HOSTS),
+            ("FLICKROCKET_CLIENT_ID", FLICKROCKET_CLIENT_ID),
+            ("FLICKROCKET_CLIENT_SECRET", FLICKROCKET_CLIENT_SECRET),
+            ("TOKEN_ENCRYPTION_KEYS", TOKEN_ENCRYPTION_KEYS),
+        ]
+        if not value
+    ]
+    if missing:
+        raise ImproperlyConfigured(f"APP_ENV=production needs these variables set: {', '.join(missing)}")
+    if DEBUG:
+        raise ImproperlyConfigured("APP_ENV=production refuses to start with DEBUG on.")
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("SECRET_KEY must be a long random value in production.")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "oauth",
+    "fulfillment",
+]
+
+MIDDLEWARE = [
+    "frapp.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "frapp.middleware.EmbeddedSessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "frapp.urls"
+WSGI_APPLICATION = "frapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "frapp.context_processors.embedded",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and IMMEDIATE transactions let the web process and the worker write side by side.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+    }
+}
+
+# The embedded session travels in the URL path (see frapp/middleware.py); the CSRF secret lives
+# in that session, so neither needs a third-party cookie inside the FlickRocket iframe.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+CSRF_USE_SESSIONS = True
+SESSION_COOKIE_HTTPONLY = True
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+# Pages meant for the FlickRocket iframe: only the admin may frame them.
+EMBEDDED_CSP = {**SECURE_CSP, "frame-ancestors": [FLICKROCKET_ADMIN_ORIGIN]}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+if PRODUCTION:
+    _proxy = env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy) if _proxy else None
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[APP_BASE_URL])
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("STATIC_MANIFEST", default=PRODUCTION)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not env.bool("STATIC_MANIFEST", default=PRODUCTION)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "frapp.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "frapp.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain"),
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,3 @@
+"""Webhook deliveries received from FlickRocket."""
+
+__all__: list[str] = []

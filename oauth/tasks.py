@@ -1,0 +1,1 @@
+"""OAuth has no background work: token exchanges happen when a call needs one."""

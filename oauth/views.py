@@ -1,0 +1,145 @@
+import logging
+
+from django.conf import settings
+from django.core import signing
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from frapp.middleware import embedded_session_prefix
+
+from . import services
+from .decorators import embedded_view
+from .forms import AuthorizeForm, CallbackForm, LaunchForm
+from .selectors import installation_for
+from .signing import launch_is_valid
+
+logger = logging.getLogger(__name__)
+
+FLOW_COOKIE = "fr_oauth_flow"
+FLOW_COOKIE_SALT = "oauth.flow"
+HOME = "fulfillment:open"
+
+
+@never_cache
+@require_GET
+def launch(request):
+    """The Start URL. FlickRocket frames it with UserID, CompanyID and hmac (CONTRACT.md §1)."""
+    launch_keys = {"UserID", "CompanyID", "hmac"}
+    if not launch_keys & set(request.GET):
+        if request.embedded and request.company_id is not None:
+            return redirect(HOME)
+        return render(request, "oauth/launch_error.html", {"reason": "missing"}, status=400)
+    form = LaunchForm(request.GET)
+    if not form.is_valid():
+        logger.warning("launch refused: malformed parameters %s", sorted(form.errors))
+        status = 400 if any(k not in request.GET for k in launch_keys) else 403
+        return render(request, "oauth/launch_error.html", {"reason": "malformed"}, status=status)
+    data = form.cleaned_data
+    if not launch_is_valid(
+        secret=settings.FLICKROCKET_CLIENT_SECRET,
+        user_id=data["UserID"],
+        company_id=data["CompanyID"],
+        signature=data["hmac"],
+    ):
+        logger.warning("launch refused: bad signature for company %s", data["CompanyID"])
+        return render(request, "oauth/launch_error.html", {"reason": "signature"}, status=403)
+    key = services.open_app_session(company_id=int(data["CompanyID"]), user_id=data["UserID"])
+    return redirect(embedded_session_prefix(key))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@embedded_view(require_install=False)
+def install(request):
+    """GET shows what the app asks for; POST (a top-level navigation) starts OAuth."""
+    if request.method == "GET":
+        return render(
+            request,
+            "oauth/install.html",
+            {"installation": installation_for(company_id=request.company_id)},
+        )
+    flow = services.start_install(
+        company_id=request.company_id,
+        user_id=request.flickrocket_user_id or "",
+        scopes=list(settings.FLICKROCKET_SCOPES),
+    )
+    return _to_flickrocket(request, flow)
+
+
+@never_cache
+@require_GET
+def authorize(request):
+    """The App Store's Authorization URL: start the same flow with the scopes it passes."""
+    form = AuthorizeForm(request.GET)
+    form.is_valid()
+    scope = form.cleaned_data.get("scope") or ""
+    company = form.cleaned_data.get("CompanyID")
+    flow = services.start_install(
+        company_id=int(company) if company else None,
+        user_id="",
+        scopes=scope.replace(" ", "").split(","),
+    )
+    return _to_flickrocket(request, flow)
+
+
+def _to_flickrocket(request, flow):
+    response = redirect(services.install_redirect_url(flow=flow))
+    # Set on a top-level navigation, so it is a first-party cookie the callback will carry,
+    # whatever the browser thinks of cookies inside iframes.
+    response.set_signed_cookie(
+        FLOW_COOKIE,
+        flow.state,
+        salt=FLOW_COOKIE_SALT,
+        max_age=settings.OAUTH_STATE_MAX_AGE,
+        path="/oauth/",
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@never_cache
+@require_GET
+def callback(request):
+    form = CallbackForm(request.GET)
+    form.is_valid()
+    data = form.cleaned_data
+    bound = request.get_signed_cookie(
+        FLOW_COOKIE, default=None, salt=FLOW_COOKIE_SALT, max_age=settings.OAUTH_STATE_MAX_AGE
+    )
+    try:
+        installation = services.complete_install(
+            bound_state=bound,
+            echoed_state=data.get("state") or None,
+            company_id=data.get("companyid"),
+            code=data.get("code"),
+            error=data.get("error") or None,
+        )
+    except services.InstallRefused as exc:
+        logger.warning("install callback refused: %s", exc.kind)
+        status = 502 if exc.kind == "unavailable" else 400 if exc.kind != "denied" else 200
+        response = render(
+            request,
+            "oauth/callback_error.html",
+            {"kind": exc.kind, "message": exc.message, "retry_url": settings.FLICKROCKET_ADMIN_ORIGIN + "/"},
+            status=status,
+        )
+    else:
+        back = settings.FLICKROCKET_APP_ADMIN_URL.replace("{company_id}", str(installation.company_id))
+        response = redirect(back)
+    response.delete_cookie(FLOW_COOKIE, path="/oauth/")
+    return response
+
+
+@require_POST
+@embedded_view(require_install=False)
+def disconnect(request):
+    services.disconnect(company_id=request.company_id)
+    return redirect("oauth:install")
+
+
+def signed_flow_cookie(state: str) -> str:
+    """The cookie value a browser holds for a flow (tests build callbacks with it)."""
+    return signing.get_cookie_signer(salt=FLOW_COOKIE + FLOW_COOKIE_SALT).sign(state)
