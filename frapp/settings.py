@@ -23,7 +23,9 @@ PRODUCTION = APP_ENV == "production"
 DEV_SECRET_KEY = "dev-only-not-secret-flickrocket-fulfillment"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "testserver"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "testserver"]
+)
 APP_BASE_URL = env.str("APP_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 # FlickRocket: CONTRACT.md section 6. Defaults follow the platform docs; the platform's own
@@ -34,11 +36,11 @@ FLICKROCKET_CLIENT_SECRET = env.str(
 )
 FLICKROCKET_AUTH_BASE = env.str("FLICKROCKET_AUTH_BASE", default="https://admin.flickrocket.com").rstrip("/")
 FLICKROCKET_API_BASE = env.str("FLICKROCKET_API_BASE", default="https://admin.flickrocket.com").rstrip("/")
-FLICKROCKET_ADMIN_ORIGIN = env.str("FLICKROCKET_ADMIN_ORIGIN", default="https://admin.flickrocket.com").rstrip("/")
+FLICKROCKET_ADMIN_ORIGIN = env.str(
+    "FLICKROCKET_ADMIN_ORIGIN", default="https://admin.flickrocket.com"
+).rstrip("/")
 # Where "back to the app inside FlickRocket" goes after an install; {company_id} is filled in.
-FLICKROCKET_APP_ADMIN_URL = env.str(
-    "FLICKROCKET_APP_ADMIN_URL", default=FLICKROCKET_ADMIN_ORIGIN + "/"
-)
+FLICKROCKET_APP_ADMIN_URL = env.str("FLICKROCKET_APP_ADMIN_URL", default=FLICKROCKET_ADMIN_ORIGIN + "/")
 FLICKROCKET_SCOPES = env.list("FLICKROCKET_SCOPES", default=["orders", "products", "webhooks"])
 FLICKROCKET_WEBHOOKS_PATH = env.str("FLICKROCKET_WEBHOOKS_PATH", default="/admin/webhooks")
 FLICKROCKET_CONNECT_TIMEOUT = env.float("FLICKROCKET_CONNECT_TIMEOUT", default=3.05)

@@ -7,8 +7,8 @@ webhook address ``/webhooks/flickrocket``. Embedded pages live under ``/s/<sessi
 from django.contrib import admin
 from django.urls import include, path
 
-from fulfillment.views.webhooks import receive_webhook
 from frapp.views import healthz
+from fulfillment.views.webhooks import receive_webhook
 from oauth.views import launch
 
 urlpatterns = [

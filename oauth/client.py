@@ -20,9 +20,9 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from frapp.errors import AppError
-from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -419,7 +419,8 @@ class FlickRocketClient(requests.Session):
                     time.sleep(_backoff(attempt))
                     continue
                 raise Unavailable(
-                    "FlickRocket did not answer in time." if isinstance(exc, requests.Timeout)
+                    "FlickRocket did not answer in time."
+                    if isinstance(exc, requests.Timeout)
                     else "FlickRocket cannot be reached."
                 ) from exc
             self.wait_seconds += time.perf_counter() - started
@@ -480,8 +481,7 @@ class FlickRocketClient(requests.Session):
         if status in (400, 409, 422):
             if isinstance(errors, dict):
                 fields = {
-                    str(k): [str(m) for m in (v if isinstance(v, list) else [v])]
-                    for k, v in errors.items()
+                    str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in errors.items()
                 }
                 return Invalid(status=status, field_errors=fields)
             return Invalid(text, status=status)
@@ -702,4 +702,3 @@ def exchange_refresh_token(refresh_token: str) -> TokenGrant:
         scope=_str(body.get("scope")),
         user_name=_str(body.get("userName")),
     )
-

@@ -101,9 +101,7 @@ def complete_install(
         flow.save(update_fields=["completed_at"])
         if error:
             return_kind = "denied" if error == "access_denied" else "error"
-            refusal = InstallRefused(
-                "The permission was not granted in FlickRocket.", kind=return_kind
-            )
+            refusal = InstallRefused("The permission was not granted in FlickRocket.", kind=return_kind)
         elif company is None or not code:
             refusal = InstallRefused("FlickRocket's answer is incomplete.", kind="invalid")
         elif flow.company_id is not None and flow.company_id != company:
@@ -191,9 +189,7 @@ def access_token(*, company_id: int, stale: str | None = None) -> str:
 def _exchange(*, company_id: int, stale: str | None, force: bool = False) -> fr.TokenGrant | None:
     refused = False
     with transaction.atomic():
-        installation = _usable(
-            Installation.objects.select_for_update().filter(company_id=company_id).first()
-        )
+        installation = _usable(Installation.objects.select_for_update().filter(company_id=company_id).first())
         if not force and _fresh_token(installation, stale):
             return None
         try:
@@ -215,9 +211,7 @@ def _exchange(*, company_id: int, stale: str | None, force: bool = False) -> fr.
 
 
 def mark_needs_reinstall(*, company_id: int, reason: str) -> None:
-    Installation.objects.filter(company_id=company_id).exclude(
-        status=Installation.Status.UNINSTALLED
-    ).update(
+    Installation.objects.filter(company_id=company_id).exclude(status=Installation.Status.UNINSTALLED).update(
         status=Installation.Status.NEEDS_REINSTALL,
         status_reason=reason[:300],
         refresh_token_encrypted="",

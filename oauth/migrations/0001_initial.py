@@ -4,44 +4,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='OAuthFlow',
+            name="OAuthFlow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(max_length=64, unique=True)),
-                ('company_id', models.BigIntegerField(blank=True, null=True)),
-                ('user_id', models.CharField(blank=True, max_length=200)),
-                ('scopes', models.CharField(max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("state", models.CharField(max_length=64, unique=True)),
+                ("company_id", models.BigIntegerField(blank=True, null=True)),
+                ("user_id", models.CharField(blank=True, max_length=200)),
+                ("scopes", models.CharField(max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Installation',
+            name="Installation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField(unique=True)),
-                ('status', models.CharField(choices=[('installed', 'Installed'), ('needs_reinstall', 'Needs reinstall'), ('uninstalled', 'Uninstalled')], default='installed', max_length=20)),
-                ('scopes', models.CharField(blank=True, max_length=500)),
-                ('installed_by', models.CharField(blank=True, max_length=200)),
-                ('installed_at', models.DateTimeField(blank=True, null=True)),
-                ('refresh_token_encrypted', models.TextField(blank=True)),
-                ('access_token_encrypted', models.TextField(blank=True)),
-                ('access_token_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('last_exchange_at', models.DateTimeField(blank=True, null=True)),
-                ('token_exchanges', models.PositiveIntegerField(default=0)),
-                ('status_reason', models.CharField(blank=True, max_length=300)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField(unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("installed", "Installed"),
+                            ("needs_reinstall", "Needs reinstall"),
+                            ("uninstalled", "Uninstalled"),
+                        ],
+                        default="installed",
+                        max_length=20,
+                    ),
+                ),
+                ("scopes", models.CharField(blank=True, max_length=500)),
+                ("installed_by", models.CharField(blank=True, max_length=200)),
+                ("installed_at", models.DateTimeField(blank=True, null=True)),
+                ("refresh_token_encrypted", models.TextField(blank=True)),
+                ("access_token_encrypted", models.TextField(blank=True)),
+                ("access_token_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("last_exchange_at", models.DateTimeField(blank=True, null=True)),
+                ("token_exchanges", models.PositiveIntegerField(default=0)),
+                ("status_reason", models.CharField(blank=True, max_length=300)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('status', 'installed'), _negated=True), models.Q(('refresh_token_encrypted', ''), _negated=True), _connector='OR'), name='installed_has_refresh_token')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "installed"), _negated=True),
+                            models.Q(("refresh_token_encrypted", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="installed_has_refresh_token",
+                    )
+                ],
             },
         ),
     ]

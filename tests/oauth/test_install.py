@@ -47,7 +47,9 @@ def test_install_button_sends_the_browser_to_flickrocket_with_a_bound_state(flic
     assert cookie["samesite"] == "Lax" and cookie["httponly"]
 
 
-def test_full_install_stores_the_new_refresh_token_and_returns_into_flickrocket(flickrocket, embedded, client):
+def test_full_install_stores_the_new_refresh_token_and_returns_into_flickrocket(
+    flickrocket, embedded, client
+):
     callback = consent(flickrocket, start_install(embedded(1202, "4711")))
     code = parse_qs(urlsplit(callback).query)["code"][0]
 

@@ -31,8 +31,8 @@ def test_webhook_without_hash_is_invalid():
 
 
 def test_vectors_copy_matches_the_shared_contract():
-    from pathlib import Path
     import json
+    from pathlib import Path
 
     shared = Path(__file__).resolve().parents[3] / "shared" / "flickrocket" / "vectors.json"
     if not shared.exists():
