@@ -80,7 +80,11 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
 
     @staticmethod
     def _allow_framing(response) -> None:
-        response._csp_config = settings.EMBEDDED_CSP
+        # Only the FlickRocket admin may frame the app; everything else keeps 'none'.
+        response._csp_config = {
+            **settings.SECURE_CSP,
+            "frame-ancestors": [settings.FLICKROCKET_ADMIN_ORIGIN],
+        }
         response.xframe_options_exempt = True
 
 

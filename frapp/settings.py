@@ -159,8 +159,8 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }
-# Pages meant for the FlickRocket iframe: only the admin may frame them.
-EMBEDDED_CSP = {**SECURE_CSP, "frame-ancestors": [FLICKROCKET_ADMIN_ORIGIN]}
+# Pages meant for the FlickRocket iframe get frame-ancestors FLICKROCKET_ADMIN_ORIGIN instead
+# (frapp/middleware.py).
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
