@@ -54,6 +54,16 @@ FLICKROCKET_TOKEN_REFRESH_MARGIN = env.int("FLICKROCKET_TOKEN_REFRESH_MARGIN", d
 _dev_fernet = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[] if PRODUCTION else [_dev_fernet])
 
+# Fulfillment outbox (fulfillment/services/fulfillments.py).
+FULFILLMENT_LIST_FRESH_SECONDS = env.float("FULFILLMENT_LIST_FRESH_SECONDS", default=20)
+FULFILLMENT_OUTBOX_LEASE_SECONDS = env.float("FULFILLMENT_OUTBOX_LEASE_SECONDS", default=120)
+FULFILLMENT_OUTBOX_BATCH = env.int("FULFILLMENT_OUTBOX_BATCH", default=25)
+FULFILLMENT_OUTBOX_BACKOFF_BASE = env.float("FULFILLMENT_OUTBOX_BACKOFF_BASE", default=5.0)
+FULFILLMENT_OUTBOX_MAX_PACE_WAIT = env.float("FULFILLMENT_OUTBOX_MAX_PACE_WAIT", default=2.0)
+# The platform does not publish its leak rate; the call-limit header corrects this guess.
+FULFILLMENT_ASSUMED_LEAK_RATE = env.float("FULFILLMENT_ASSUMED_LEAK_RATE", default=2.0)
+FULFILLMENT_STUCK_SECONDS = env.int("FULFILLMENT_STUCK_SECONDS", default=300)
+
 APP_SESSION_IDLE_SECONDS = env.int("APP_SESSION_IDLE_SECONDS", default=30 * 60)
 OAUTH_STATE_MAX_AGE = env.int("OAUTH_STATE_MAX_AGE", default=10 * 60)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
@@ -118,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "frapp.context_processors.embedded",
+                "fulfillment.context_processors.nav",
             ],
         },
     },
@@ -174,7 +185,7 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[APP_BASE_URL])
 
 LANGUAGE_CODE = "en-us"
