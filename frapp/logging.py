@@ -37,7 +37,7 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": redact(record.getMessage()),
         }
-        for key in ("company_id", "status", "method", "path", "duration_ms"):
+        for key in ("company_id", "status", "method", "path", "duration_ms", "flickrocket_calls"):
             if hasattr(record, key):
                 payload[key] = getattr(record, key)
         if record.exc_info:

@@ -7,6 +7,7 @@ dataclasses, never a ``requests.Response``. Connection pools are shared by the w
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import random
@@ -320,6 +321,27 @@ def token_expiry(payload: dict, *, now: datetime | None = None) -> datetime:
 
 # --- Transport ----------------------------------------------------------------------------
 
+
+@dataclass
+class CallStats:
+    """What one request (or task) spent on FlickRocket; reported as ``Server-Timing``."""
+
+    calls: int = 0
+    exchanges: int = 0
+    wait_seconds: float = 0.0
+
+
+call_stats: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar("call_stats", default=None)
+
+
+def _record(seconds: float, *, exchange: bool = False) -> None:
+    stats = call_stats.get()
+    if stats is not None:
+        stats.calls += 1
+        stats.exchanges += int(exchange)
+        stats.wait_seconds += seconds
+
+
 _adapter_lock = threading.Lock()
 _shared_adapter: HTTPAdapter | None = None
 
@@ -414,6 +436,7 @@ class FlickRocketClient(requests.Session):
                 )  # fmt: skip
             except (requests.Timeout, requests.ConnectionError) as exc:
                 self.wait_seconds += time.perf_counter() - started
+                _record(time.perf_counter() - started)
                 logger.warning("FlickRocket %s %s: %s", method, path, type(exc).__name__)
                 if retry_safe and attempt < self.max_attempts:
                     time.sleep(_backoff(attempt))
@@ -424,6 +447,7 @@ class FlickRocketClient(requests.Session):
                     else "FlickRocket cannot be reached."
                 ) from exc
             self.wait_seconds += time.perf_counter() - started
+            _record(time.perf_counter() - started)
             self._observe_call_limit(response)
             status = response.status_code
             logger.info("FlickRocket %s %s -> %s", method, path, status)
@@ -663,6 +687,7 @@ def exchange_refresh_token(refresh_token: str) -> TokenGrant:
         session = _token_session.session = requests.Session()
         session.mount("https://", _adapter())
         session.mount("http://", _adapter())
+    started = time.perf_counter()
     try:
         # Reference: CONTRACT.md §2.3
         response = session.post(
@@ -678,6 +703,8 @@ def exchange_refresh_token(refresh_token: str) -> TokenGrant:
         raise Unavailable("FlickRocket did not answer in time.") from exc
     except requests.ConnectionError as exc:
         raise Unavailable("FlickRocket cannot be reached.") from exc
+    finally:
+        _record(time.perf_counter() - started, exchange=True)
     try:
         body = response.json()
     except ValueError:
