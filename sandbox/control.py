@@ -64,7 +64,9 @@ def state_view():
         "faults": dict(STORE.faults),
         "companies": [
             {
-                "id": c["id"], "name": c["name"], "users": c["users"],
+                "id": c["id"],
+                "name": c["name"],
+                "users": c["users"],
                 "installed": STORE.installed(c["id"]) is not None,
                 "grant": STORE.installed(c["id"]),
                 "orders": len(STORE.fulfillments.get(c["id"], {})),
@@ -72,8 +74,15 @@ def state_view():
             }
             for c in STORE.companies.values()
         ],
-        "hooks": [dict(webhooks.public_hook(h), company_id=h["company_id"], failures=h["failures"],
-                       queued=len(h["queue"])) for h in STORE.hooks.values()],
+        "hooks": [
+            dict(
+                webhooks.public_hook(h),
+                company_id=h["company_id"],
+                failures=h["failures"],
+                queued=len(h["queue"]),
+            )
+            for h in STORE.hooks.values()
+        ],
         "tokens": {"access": len(STORE.access_tokens), "refresh": len(STORE.refresh_tokens)},
         "setting_names": sorted(SETTINGS_SPEC),
         "fault_names": sorted(FAULT_DEFAULTS),
@@ -127,14 +136,17 @@ def grant(request, body):
     scope = body.get("scope", DEFAULT_SCOPE)
     scope = ",".join(s.strip() for s in scope.split(",") if s.strip())
     user_name = STORE.user_name_for(company_id, body.get("user_id"))
-    return {"code": STORE.grant(company_id, scope, user_name), "company_id": company_id, "scope": scope}
+    return {
+        "code": STORE.grant(company_id, scope, user_name),
+        "company_id": company_id,
+        "scope": scope,
+    }
 
 
 @control(["POST"])
 def revoke(request, body):
     company_id = _company_id(body.get("company_id"))
-    deliveries = webhooks.fire_uninstalled(company_id)  # before the grant goes
-    tokens = STORE.revoke(company_id)
+    tokens, deliveries = webhooks.uninstall(company_id)
     return {"revoked_tokens": tokens, "deliveries": deliveries}
 
 
@@ -176,17 +188,31 @@ def expire_tokens(request, body):
 
 @control(["GET"])
 def sign_launch(request, body):
-    company_id = _company_id(request.GET.get("company_id"))
-    user_id = request.GET.get("user_id") or STORE.companies[company_id]["users"][0]["user_id"]
-    return {"url": signed_start_url(company_id, user_id), "company_id": company_id, "user_id": user_id}
+    """Sign any pair, seeded or not: tests use it for launch URLs the shell would never make."""
+    company = STORE.company(request.GET.get("company_id"))
+    user_id = request.GET.get("user_id") or (company["users"][0]["user_id"] if company else "")
+    try:
+        company_id = int(request.GET.get("company_id", ""))
+    except ValueError:
+        raise BadRequest("company_id must be an integer") from None
+    if not user_id:
+        raise BadRequest("user_id is required for a company that is not seeded")
+    return {
+        "url": signed_start_url(company_id, user_id),
+        "company_id": company_id,
+        "user_id": user_id,
+    }
 
 
 def signed_start_url(company_id: int, user_id: str) -> str:
     """The app's Start URL with §1's UserID, CompanyID and hmac (values URL-encoded)."""
     secret = STORE.settings["client_secret"]
-    query = urlencode({
-        "UserID": user_id, "CompanyID": str(company_id),
-        "hmac": launch_hmac(secret, user_id, str(company_id)),
-    })
+    query = urlencode(
+        {
+            "UserID": user_id,
+            "CompanyID": str(company_id),
+            "hmac": launch_hmac(secret, user_id, str(company_id)),
+        }
+    )
     start = STORE.settings["app_start_url"]
     return start + ("&" if "?" in start else "?") + query

@@ -19,26 +19,66 @@ COMPANIES = [
         "id": 1202,
         "name": "Northwind Records",
         "users": [
-            {"user_id": "4711", "email": "anna.schmidt@northwind-records.example", "name": "Anna Schmidt", "role": "Owner"},
-            {"user_id": "4712", "email": "ben.keller@northwind-records.example", "name": "Ben Keller", "role": "Shipping"},
-            {"user_id": "ops@northwind-records.example", "email": "ops@northwind-records.example", "name": "Ops Team", "role": "Staff"},
+            {
+                "user_id": "4711",
+                "email": "anna.schmidt@northwind-records.example",
+                "name": "Anna Schmidt",
+                "role": "Owner",
+            },
+            {
+                "user_id": "4712",
+                "email": "ben.keller@northwind-records.example",
+                "name": "Ben Keller",
+                "role": "Shipping",
+            },
+            {
+                "user_id": "ops@northwind-records.example",
+                "email": "ops@northwind-records.example",
+                "name": "Ops Team",
+                "role": "Staff",
+            },
         ],
     },
     {
         "id": 1305,
         "name": "Alpine Audio",
         "users": [
-            {"user_id": "owner@alpine-audio.example", "email": "owner@alpine-audio.example", "name": "Lukas Gruber", "role": "Owner"},
-            {"user_id": "5120", "email": "sara.huber@alpine-audio.example", "name": "Sara Huber", "role": "Shipping"},
+            {
+                "user_id": "owner@alpine-audio.example",
+                "email": "owner@alpine-audio.example",
+                "name": "Lukas Gruber",
+                "role": "Owner",
+            },
+            {
+                "user_id": "5120",
+                "email": "sara.huber@alpine-audio.example",
+                "name": "Sara Huber",
+                "role": "Shipping",
+            },
         ],
     },
     {
         "id": 1410,
         "name": "Kyoto Prints",
         "users": [
-            {"user_id": "6001", "email": "yuki.tanaka@kyoto-prints.example", "name": "Yuki Tanaka", "role": "Owner"},
-            {"user_id": "6002", "email": "ken.sato@kyoto-prints.example", "name": "Ken Sato", "role": "Shipping"},
-            {"user_id": "yuki@kyoto-prints.example", "email": "yuki@kyoto-prints.example", "name": "Yuki (alt)", "role": "Staff"},
+            {
+                "user_id": "6001",
+                "email": "yuki.tanaka@kyoto-prints.example",
+                "name": "Yuki Tanaka",
+                "role": "Owner",
+            },
+            {
+                "user_id": "6002",
+                "email": "ken.sato@kyoto-prints.example",
+                "name": "Ken Sato",
+                "role": "Shipping",
+            },
+            {
+                "user_id": "yuki@kyoto-prints.example",
+                "email": "yuki@kyoto-prints.example",
+                "name": "Yuki (alt)",
+                "role": "Staff",
+            },
         ],
     },
     {
@@ -47,46 +87,158 @@ COMPANIES = [
         "id": 1520,
         "name": "Müller & Söhne Medien",
         "users": [
-            {"user_id": "8801", "email": "j.mueller@mueller-soehne.example", "name": "Jörg Müller", "role": "Owner"},
-            {"user_id": "j.mueller+shop@mueller-soehne.example", "email": "j.mueller+shop@mueller-soehne.example", "name": "Jörg Müller (Shop)", "role": "Staff"},
+            {
+                "user_id": "8801",
+                "email": "j.mueller@mueller-soehne.example",
+                "name": "Jörg Müller",
+                "role": "Owner",
+            },
+            {
+                "user_id": "j.mueller+shop@mueller-soehne.example",
+                "email": "j.mueller+shop@mueller-soehne.example",
+                "name": "Jörg Müller (Shop)",
+                "role": "Staff",
+            },
         ],
     },
 ]
 
 # Per company: the catalogue its orders draw line items from.
 CATALOGUES = {
-    1202: ["Blue Train (180g Vinyl)", "Northern Lights – Live", "Midnight Sessions Box Set", "Harbour Songs", "The Quiet Year (CD)", "Field Recordings Vol. 2", "Tape Loops (Cassette)", "Anniversary Edition 7\""],
-    1305: ["Studio Monitor Cable 3 m", "Alpine Sessions Blu-ray", "Mastering Masterclass DVD", "Headphone Stand", "Zither Sample Library USB", "Yodel & Beats (CD)"],
-    1410: ["Hokusai Wave A3 Print", "Cherry Blossom Postcards (10)", "Ukiyo-e Calendar 2026", "Washi Notebook", "Kyoto Temple A2 Print", "Sumi Ink Gift Set", "Fuji Dawn Canvas"],
-    1520: ["Märchen-Hörbuch (5 CDs)", "Heimatfilm-Klassiker DVD", "Söhne-Jubiläumsbox", "Kinderlieder LP", "Straßenfeger Blu-ray"],
+    1202: [
+        "Blue Train (180g Vinyl)",
+        "Northern Lights – Live",
+        "Midnight Sessions Box Set",
+        "Harbour Songs",
+        "The Quiet Year (CD)",
+        "Field Recordings Vol. 2",
+        "Tape Loops (Cassette)",
+        'Anniversary Edition 7"',
+    ],
+    1305: [
+        "Studio Monitor Cable 3 m",
+        "Alpine Sessions Blu-ray",
+        "Mastering Masterclass DVD",
+        "Headphone Stand",
+        "Zither Sample Library USB",
+        "Yodel & Beats (CD)",
+    ],
+    1410: [
+        "Hokusai Wave A3 Print",
+        "Cherry Blossom Postcards (10)",
+        "Ukiyo-e Calendar 2026",
+        "Washi Notebook",
+        "Kyoto Temple A2 Print",
+        "Sumi Ink Gift Set",
+        "Fuji Dawn Canvas",
+    ],
+    1520: [
+        "Märchen-Hörbuch (5 CDs)",
+        "Heimatfilm-Klassiker DVD",
+        "Söhne-Jubiläumsbox",
+        "Kinderlieder LP",
+        "Straßenfeger Blu-ray",
+    ],
 }
 
-# country_code -> (country_name, first names, last names, streets, (zip, city, province) ..., phone prefix)
+# country_code -> (country_name, first names, last names, streets,
+#                  [(zip, city, province), ...], phone prefix)
 COUNTRIES = {
-    "DE": ("Germany", ["Jonas", "Lea", "Felix", "Marie", "Paul", "Sophie", "Lukas", "Hannah"], ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Becker"],
-           ["Hauptstraße", "Bahnhofstraße", "Lindenweg", "Gartenstraße", "Schillerstraße"],
-           [("10115", "Berlin", "Berlin"), ("80331", "München", "Bayern"), ("50667", "Köln", "Nordrhein-Westfalen"), ("44135", "Dortmund", "Nordrhein-Westfalen")], "+49"),
-    "GB": ("United Kingdom", ["Oliver", "Amelia", "Harry", "Isla", "George", "Ava"], ["Smith", "Jones", "Taylor", "Brown", "O'Neill", "Wilson"],
-           ["High Street", "Station Road", "Church Lane", "Victoria Road"],
-           [("SW1A 1AA", "London", ""), ("M1 1AE", "Manchester", ""), ("EH1 1YZ", "Edinburgh", "Scotland"), ("RG1 1AA", "Reading", "Berkshire")], "+44"),
-    "US": ("United States", ["James", "Emma", "Liam", "Olivia", "Noah", "Mia"], ["Johnson", "Williams", "Garcia", "Miller", "Davis", "Martinez"],
-           ["Main St", "Oak Ave", "Maple Dr", "Sunset Blvd", "5th Ave"],
-           [("10001", "New York", "NY"), ("94103", "San Francisco", "CA"), ("33602", "Tampa", "FL"), ("60601", "Chicago", "IL")], "+1"),
-    "FR": ("France", ["Louis", "Chloé", "Hugo", "Léa", "Jules", "Manon"], ["Martin", "Bernard", "Dubois", "Lefèvre", "Moreau"],
-           ["Rue de la Paix", "Avenue Victor Hugo", "Boulevard Saint-Michel", "Rue du Bac"],
-           [("75002", "Paris", "Île-de-France"), ("69001", "Lyon", "Auvergne-Rhône-Alpes"), ("13001", "Marseille", "Provence")], "+33"),
-    "JP": ("Japan", ["Haruto", "Yui", "Sota", "Hina", "Ren", "Aoi"], ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe"],
-           ["1-2-3 Shibuya", "4-5-6 Umeda", "2-8-1 Nishishinjuku", "3-1 Gion"],
-           [("150-0002", "Tokyo", "Tokyo"), ("530-0001", "Osaka", "Osaka"), ("605-0074", "Kyoto", "Kyoto")], "+81"),
-    "NL": ("Netherlands", ["Daan", "Emma", "Sem", "Julia", "Lucas", "Tess"], ["de Jong", "Jansen", "de Vries", "van den Berg", "Bakker"],
-           ["Prinsengracht", "Kalverstraat", "Oudegracht", "Coolsingel"],
-           [("1015 DV", "Amsterdam", "Noord-Holland"), ("3511 AA", "Utrecht", "Utrecht"), ("3011 AD", "Rotterdam", "Zuid-Holland")], "+31"),
-    "AT": ("Austria", ["Maximilian", "Anna", "Elias", "Laura", "Jakob"], ["Gruber", "Huber", "Bauer", "Wagner", "Pichler"],
-           ["Mariahilfer Straße", "Getreidegasse", "Herrengasse"],
-           [("1070", "Wien", "Wien"), ("5020", "Salzburg", "Salzburg"), ("6020", "Innsbruck", "Tirol")], "+43"),
-    "CH": ("Switzerland", ["Noah", "Mia", "Leon", "Lina", "Luca"], ["Meier", "Keller", "Brunner", "Zürcher", "Favre"],
-           ["Bahnhofstrasse", "Rue du Rhône", "Spitalgasse"],
-           [("8001", "Zürich", "ZH"), ("1204", "Genève", "GE"), ("3011", "Bern", "BE")], "+41"),
+    "DE": (
+        "Germany",
+        ["Jonas", "Lea", "Felix", "Marie", "Paul", "Sophie", "Lukas", "Hannah"],
+        ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Becker"],
+        ["Hauptstraße", "Bahnhofstraße", "Lindenweg", "Gartenstraße", "Schillerstraße"],
+        [
+            ("10115", "Berlin", "Berlin"),
+            ("80331", "München", "Bayern"),
+            ("50667", "Köln", "Nordrhein-Westfalen"),
+            ("44135", "Dortmund", "Nordrhein-Westfalen"),
+        ],
+        "+49",
+    ),
+    "GB": (
+        "United Kingdom",
+        ["Oliver", "Amelia", "Harry", "Isla", "George", "Ava"],
+        ["Smith", "Jones", "Taylor", "Brown", "O'Neill", "Wilson"],
+        ["High Street", "Station Road", "Church Lane", "Victoria Road"],
+        [
+            ("SW1A 1AA", "London", ""),
+            ("M1 1AE", "Manchester", ""),
+            ("EH1 1YZ", "Edinburgh", "Scotland"),
+            ("RG1 1AA", "Reading", "Berkshire"),
+        ],
+        "+44",
+    ),
+    "US": (
+        "United States",
+        ["James", "Emma", "Liam", "Olivia", "Noah", "Mia"],
+        ["Johnson", "Williams", "Garcia", "Miller", "Davis", "Martinez"],
+        ["Main St", "Oak Ave", "Maple Dr", "Sunset Blvd", "5th Ave"],
+        [
+            ("10001", "New York", "NY"),
+            ("94103", "San Francisco", "CA"),
+            ("33602", "Tampa", "FL"),
+            ("60601", "Chicago", "IL"),
+        ],
+        "+1",
+    ),
+    "FR": (
+        "France",
+        ["Louis", "Chloé", "Hugo", "Léa", "Jules", "Manon"],
+        ["Martin", "Bernard", "Dubois", "Lefèvre", "Moreau"],
+        ["Rue de la Paix", "Avenue Victor Hugo", "Boulevard Saint-Michel", "Rue du Bac"],
+        [
+            ("75002", "Paris", "Île-de-France"),
+            ("69001", "Lyon", "Auvergne-Rhône-Alpes"),
+            ("13001", "Marseille", "Provence"),
+        ],
+        "+33",
+    ),
+    "JP": (
+        "Japan",
+        ["Haruto", "Yui", "Sota", "Hina", "Ren", "Aoi"],
+        ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe"],
+        ["1-2-3 Shibuya", "4-5-6 Umeda", "2-8-1 Nishishinjuku", "3-1 Gion"],
+        [
+            ("150-0002", "Tokyo", "Tokyo"),
+            ("530-0001", "Osaka", "Osaka"),
+            ("605-0074", "Kyoto", "Kyoto"),
+        ],
+        "+81",
+    ),
+    "NL": (
+        "Netherlands",
+        ["Daan", "Emma", "Sem", "Julia", "Lucas", "Tess"],
+        ["de Jong", "Jansen", "de Vries", "van den Berg", "Bakker"],
+        ["Prinsengracht", "Kalverstraat", "Oudegracht", "Coolsingel"],
+        [
+            ("1015 DV", "Amsterdam", "Noord-Holland"),
+            ("3511 AA", "Utrecht", "Utrecht"),
+            ("3011 AD", "Rotterdam", "Zuid-Holland"),
+        ],
+        "+31",
+    ),
+    "AT": (
+        "Austria",
+        ["Maximilian", "Anna", "Elias", "Laura", "Jakob"],
+        ["Gruber", "Huber", "Bauer", "Wagner", "Pichler"],
+        ["Mariahilfer Straße", "Getreidegasse", "Herrengasse"],
+        [
+            ("1070", "Wien", "Wien"),
+            ("5020", "Salzburg", "Salzburg"),
+            ("6020", "Innsbruck", "Tirol"),
+        ],
+        "+43",
+    ),
+    "CH": (
+        "Switzerland",
+        ["Noah", "Mia", "Leon", "Lina", "Luca"],
+        ["Meier", "Keller", "Brunner", "Zürcher", "Favre"],
+        ["Bahnhofstrasse", "Rue du Rhône", "Spitalgasse"],
+        [("8001", "Zürich", "ZH"), ("1204", "Genève", "GE"), ("3011", "Bern", "BE")],
+        "+41",
+    ),
 }
 
 # Company -> weighted country codes of its customers.
@@ -100,28 +252,93 @@ COMPANY_COUNTRIES = {
 # country -> shipping models (name, tracking URL template, tracking number style).
 # An empty template is allowed by the contract ("may be empty").
 SHIPPING = {
-    "DE": [("DHL Paket", "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode={tracking}", "dhl"),
-           ("Hermes Päckchen", "https://www.myhermes.de/empfangen/sendungsverfolgung/?trackingId={tracking}", "hermes"),
-           ("Deutsche Post Einschreiben", "", "post")],
-    "GB": [("Royal Mail", "https://www.royalmail.com/track-your-item#/tracking-results/{tracking}", "royal"),
-           ("DHL Express", "https://www.dhl.com/gb-en/home/tracking.html?tracking-id={tracking}", "dhl")],
-    "US": [("UPS Standard", "https://www.ups.com/track?tracknum={tracking}", "ups"),
-           ("USPS Priority Mail", "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking}", "usps")],
-    "FR": [("Colissimo", "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}", "colis"),
-           ("DHL Express", "https://www.dhl.com/fr-fr/home/tracking.html?tracking-id={tracking}", "dhl")],
-    "JP": [("Japan Post EMS", "https://trackings.post.japanpost.jp/services/srv/search/?requestNo1={tracking}", "ems"),
-           ("Yamato Transport", "", "yamato")],
-    "NL": [("PostNL", "https://jouw.postnl.nl/track-and-trace/{tracking}", "postnl"), ("DHL Paket", "https://www.dhl.de/track?id={tracking}", "dhl")],
-    "AT": [("Österreichische Post", "https://www.post.at/s/sendungssuche?snr={tracking}", "postat"), ("DHL Paket", "https://www.dhl.de/track?id={tracking}", "dhl")],
-    "CH": [("Swiss Post PostPac", "https://service.post.ch/ekp-web/ui/entry/search/{tracking}", "swiss"), ("UPS Standard", "https://www.ups.com/track?tracknum={tracking}", "ups")],
+    "DE": [
+        (
+            "DHL Paket",
+            "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode={tracking}",
+            "dhl",
+        ),
+        (
+            "Hermes Päckchen",
+            "https://www.myhermes.de/empfangen/sendungsverfolgung/?trackingId={tracking}",
+            "hermes",
+        ),
+        ("Deutsche Post Einschreiben", "", "post"),
+    ],
+    "GB": [
+        (
+            "Royal Mail",
+            "https://www.royalmail.com/track-your-item#/tracking-results/{tracking}",
+            "royal",
+        ),
+        (
+            "DHL Express",
+            "https://www.dhl.com/gb-en/home/tracking.html?tracking-id={tracking}",
+            "dhl",
+        ),
+    ],
+    "US": [
+        ("UPS Standard", "https://www.ups.com/track?tracknum={tracking}", "ups"),
+        (
+            "USPS Priority Mail",
+            "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking}",
+            "usps",
+        ),
+    ],
+    "FR": [
+        ("Colissimo", "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}", "colis"),
+        (
+            "DHL Express",
+            "https://www.dhl.com/fr-fr/home/tracking.html?tracking-id={tracking}",
+            "dhl",
+        ),
+    ],
+    "JP": [
+        (
+            "Japan Post EMS",
+            "https://trackings.post.japanpost.jp/services/srv/search/?requestNo1={tracking}",
+            "ems",
+        ),
+        ("Yamato Transport", "", "yamato"),
+    ],
+    "NL": [
+        ("PostNL", "https://jouw.postnl.nl/track-and-trace/{tracking}", "postnl"),
+        ("DHL Paket", "https://www.dhl.de/track?id={tracking}", "dhl"),
+    ],
+    "AT": [
+        ("Österreichische Post", "https://www.post.at/s/sendungssuche?snr={tracking}", "postat"),
+        ("DHL Paket", "https://www.dhl.de/track?id={tracking}", "dhl"),
+    ],
+    "CH": [
+        (
+            "Swiss Post PostPac",
+            "https://service.post.ch/ekp-web/ui/entry/search/{tracking}",
+            "swiss",
+        ),
+        ("UPS Standard", "https://www.ups.com/track?tracknum={tracking}", "ups"),
+    ],
 }
 
 PRICE_NAMES = [
-    "Default pricing for new items", "Album standard", "Single / EP", "Premium box set",
-    "Summer sale -30%", "Wholesale partners", "Back catalogue", "Legacy pricing (retired)",
+    "Default pricing for new items",
+    "Album standard",
+    "Single / EP",
+    "Premium box set",
+    "Summer sale -30%",
+    "Wholesale partners",
+    "Back catalogue",
+    "Legacy pricing (retired)",
 ]
-PRICE_COUNTRIES = [("Germany", "DE"), ("Austria", "AT"), ("Switzerland", "CH"), ("United Kingdom", "GB"),
-                   ("United States", "US"), ("France", "FR"), ("Japan", "JP"), ("Netherlands", "NL")]
+PRICE_COUNTRIES = [
+    ("Germany", "DE"),
+    ("Austria", "AT"),
+    ("Switzerland", "CH"),
+    ("United Kingdom", "GB"),
+    ("United States", "US"),
+    ("France", "FR"),
+    ("Japan", "JP"),
+    ("Netherlands", "NL"),
+]
 CURRENCIES = ["eur", "gbp", "usd", "jpy", "chf"]
 
 LINE_COUNTS = (1, 1, 1, 2, 2, 3, 4, 5)
@@ -167,14 +384,16 @@ def _tracking_number(rng: random.Random, style: str) -> str:
 def make_catalogue(rng: random.Random, company_id: int, next_item_id: int):
     items = []
     for i, title in enumerate(CATALOGUES[company_id]):
-        items.append({
-            "id": next_item_id + i,
-            "product_id": _long_id(rng),
-            "title": title,
-            "version": rng.choice(["1", "1", "2", "2.1", "Deluxe", "Standard"]),
-            "gtin": _gtin13(rng),
-            "grams": rng.choice([90, 120, 180, 250, 320, 450, 800, 1200]),
-        })
+        items.append(
+            {
+                "id": next_item_id + i,
+                "product_id": _long_id(rng),
+                "title": title,
+                "version": rng.choice(["1", "1", "2", "2.1", "Deluxe", "Standard"]),
+                "gtin": _gtin13(rng),
+                "grams": rng.choice([90, 120, 180, 250, 320, 450, 800, 1200]),
+            }
+        )
     return items
 
 
@@ -237,22 +456,31 @@ def make_prices(rng, company_id, first_id, now):
         base = rng.choice((99, 499, 999, 1299, 1999, 2999, 4999))
         created = now - timedelta(days=rng.randint(100, 900), seconds=rng.randint(0, 86399))
         updated = created + timedelta(days=rng.randint(0, 90), seconds=rng.randint(0, 86399))
-        prices.append({
-            "id": first_id + i,
-            "name": name,
-            # The "retired" model (when drawn) is the invalid one; one more may be.
-            "valid": 0 if "retired" in name or (i > 0 and rng.random() < 0.1) else 1,
-            "countries": [
-                {"country_name": cn, "country_code": cc, "price": base + rng.choice((0, 0, 100, 200))}
-                for cn, cc in rng.sample(PRICE_COUNTRIES, rng.randint(2, 5))
-            ],
-            "currencies": [
-                {"currency": cur, "price": base * 150 if cur == "jpy" else base + rng.choice((0, 50, 100))}
-                for cur in CURRENCIES[: rng.randint(2, 5)]
-            ],
-            "created_at": iso(created),
-            "updated_at": iso(updated),
-        })
+        prices.append(
+            {
+                "id": first_id + i,
+                "name": name,
+                # The "retired" model (when drawn) is the invalid one; one more may be.
+                "valid": 0 if "retired" in name or (i > 0 and rng.random() < 0.1) else 1,
+                "countries": [
+                    {
+                        "country_name": cn,
+                        "country_code": cc,
+                        "price": base + rng.choice((0, 0, 100, 200)),
+                    }
+                    for cn, cc in rng.sample(PRICE_COUNTRIES, rng.randint(2, 5))
+                ],
+                "currencies": [
+                    {
+                        "currency": cur,
+                        "price": base * 150 if cur == "jpy" else base + rng.choice((0, 50, 100)),
+                    }
+                    for cur in CURRENCIES[: rng.randint(2, 5)]
+                ],
+                "created_at": iso(created),
+                "updated_at": iso(updated),
+            }
+        )
     return prices
 
 
@@ -292,7 +520,7 @@ def generate(seed: int, open_orders: int, shipped_orders: int, now: datetime | N
         orders = {}
         countries = COMPANY_COUNTRIES[cid]
         for off, shipped in zip(offsets, shipped_flags, strict=True):
-            # isoformat() of a whole-second datetime is the platform's form, and faster than strftime.
+            # isoformat() of a whole-second datetime is the platform's form (faster than strftime).
             created = (anchor - timedelta(seconds=int(off * span) + 3600)).isoformat()
             orders[next_order] = make_order(rng, next_order, cid, created, shipped, catalogue, countries)
             next_order += 1

@@ -44,10 +44,19 @@ def apps(request, company_id):
         settings = dict(STORE.settings)
     install_url = settings["app_authorization_url"]
     install_url += ("&" if "?" in install_url else "?") + urlencode({"scope": DEFAULT_SCOPE})
-    return render(request, "sandbox/apps.html", {
-        "company": company, "user": user, "frame_url": frame_url, "grant": grant,
-        "settings": settings, "install_url": install_url, "nav": "apps",
-    })
+    return render(
+        request,
+        "sandbox/apps.html",
+        {
+            "company": company,
+            "user": user,
+            "frame_url": frame_url,
+            "grant": grant,
+            "settings": settings,
+            "install_url": install_url,
+            "nav": "apps",
+        },
+    )
 
 
 def tools(request, company_id):
@@ -56,21 +65,35 @@ def tools(request, company_id):
         company = _company_or_404(company_id)
         hooks = []
         for hook in webhooks.hooks_of(company["id"], STORE.settings["client_id"]):
-            hooks.append({**webhooks.public_hook(hook), "failures": hook["failures"],
-                          "queued": len(hook["queue"]), "deliveries": webhooks.deliveries_view(hook["id"])[:20]})
+            hooks.append(
+                {
+                    **webhooks.public_hook(hook),
+                    "failures": hook["failures"],
+                    "queued": len(hook["queue"]),
+                    "deliveries": webhooks.deliveries_view(hook["id"])[:20],
+                }
+            )
         summary = STORE.call_summary()
         recent = summary["calls"][-30:][::-1]
         for call in recent:
             call["when"] = time.strftime("%H:%M:%S", time.localtime(call["t"]))
         orders = list(STORE.fulfillments[company["id"]].values())
         context = {
-            "company": company, "hooks": hooks, "faults": dict(STORE.faults), "grant": STORE.installed(company["id"]),
-            "by_endpoint": sorted(summary["by_endpoint"].items()), "recent_calls": recent,
-            "token_exchanges": summary["token_exchanges"], "rate_limited": summary["rate_limited"],
+            "company": company,
+            "hooks": hooks,
+            "faults": dict(STORE.faults),
+            "grant": STORE.installed(company["id"]),
+            "by_endpoint": sorted(summary["by_endpoint"].items()),
+            "recent_calls": recent,
+            "token_exchanges": summary["token_exchanges"],
+            "rate_limited": summary["rate_limited"],
             "total_calls": len(summary["calls"]),
-            "open_count": sum(1 for o in orders if o["status"] == 0), "order_count": len(orders),
-            "latest_orders": orders[-5:][::-1], "settings": dict(STORE.settings),
-            "user_id": request.GET.get("user", ""), "nav": "tools",
+            "open_count": sum(1 for o in orders if o["status"] == 0),
+            "order_count": len(orders),
+            "latest_orders": orders[-5:][::-1],
+            "settings": dict(STORE.settings),
+            "user_id": request.GET.get("user", ""),
+            "nav": "tools",
         }
     return render(request, "sandbox/tools.html", context)
 
@@ -86,8 +109,7 @@ def _back(request, company_id, view="sandbox-tools"):
 def revoke(request, company_id):
     with STORE.lock:
         company = _company_or_404(company_id)
-        webhooks.fire_uninstalled(company["id"])
-        STORE.revoke(company["id"])
+        webhooks.uninstall(company["id"])
     return _back(request, company["id"], request.POST.get("back", "sandbox-apps"))
 
 
@@ -121,7 +143,12 @@ def set_faults(request, company_id):
             data = {}
         faults = coerce_faults(data)
     except ValueError as exc:
-        return render(request, "sandbox/error.html", {"title": "Bad fault value", "message": str(exc)}, status=400)
+        return render(
+            request,
+            "sandbox/error.html",
+            {"title": "Bad fault value", "message": str(exc)},
+            status=400,
+        )
     with STORE.lock:
         STORE.faults = faults
     return _back(request, company_id)
@@ -148,5 +175,8 @@ def clear_calls(request, company_id):
 @csrf_exempt
 @require_POST
 def reset(request):
-    STORE.reset({})
+    # Reseed but keep the settings in force (the control API's reset goes back to env defaults).
+    with STORE.lock:
+        current = dict(STORE.settings)
+    STORE.reset(current)
     return HttpResponseRedirect(reverse("sandbox-index"))

@@ -27,7 +27,11 @@ SETTINGS_SPEC = {
     "client_secret": ("SANDBOX_CLIENT_SECRET", str, "sandbox-app-secret"),
     "app_start_url": ("SANDBOX_APP_START_URL", str, "http://localhost:8000/"),
     "app_redirect_uri": ("SANDBOX_APP_REDIRECT_URI", str, "http://localhost:8000/oauth/callback"),
-    "app_authorization_url": ("SANDBOX_APP_AUTHORIZATION_URL", str, "http://localhost:8000/oauth/authorize"),
+    "app_authorization_url": (
+        "SANDBOX_APP_AUTHORIZATION_URL",
+        str,
+        "http://localhost:8000/oauth/authorize",
+    ),
     "token_lifetime": ("SANDBOX_TOKEN_LIFETIME", float, 1799),
     "bucket_size": ("SANDBOX_BUCKET_SIZE", int, 40),
     "leak_rate": ("SANDBOX_LEAK_RATE", float, 2.0),
@@ -54,13 +58,33 @@ FAULT_DEFAULTS = {
 
 # The scopes a consent page may grant (§2: the documented ones plus what the platform's
 # own client asks for).
-KNOWN_SCOPES = ["products", "customers", "orders", "themes", "files", "companies", "statistics",
-                "webhooks", "player", "users"]
+KNOWN_SCOPES = [
+    "products",
+    "customers",
+    "orders",
+    "themes",
+    "files",
+    "companies",
+    "statistics",
+    "webhooks",
+    "player",
+    "users",
+]
 
 WEBHOOK_TOPICS = [
-    "customer/create", "customer/update", "subscriber/create", "subscriber/update",
-    "groupmember/create", "groupmember/update", "newsrecipient/create", "newsrecipient/update",
-    "order/create", "product/create", "product/update", "product/delete", "app/uninstalled",
+    "customer/create",
+    "customer/update",
+    "subscriber/create",
+    "subscriber/update",
+    "groupmember/create",
+    "groupmember/update",
+    "newsrecipient/create",
+    "newsrecipient/update",
+    "order/create",
+    "product/create",
+    "product/update",
+    "product/delete",
+    "app/uninstalled",
     "app/update",
 ]
 
@@ -108,7 +132,11 @@ def coerce_faults(data: dict) -> dict:
             if not isinstance(value, bool):
                 raise ValueError(f"{key}: must be true or false")
         elif key == "error_codes":
-            if not (isinstance(value, list) and value and all(isinstance(c, int) and 400 <= c <= 599 for c in value)):
+            if not (
+                isinstance(value, list)
+                and value
+                and all(isinstance(c, int) and 400 <= c <= 599 for c in value)
+            ):
                 raise ValueError(f"{key}: must be a non-empty list of 4xx/5xx codes")
         elif key in ("error_rate", "timeout_rate", "apply_then_fail_rate"):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
@@ -210,14 +238,22 @@ class Store:
     def grant(self, company_id: int, scope: str, user_name: str, client_id: str | None = None) -> str:
         """What approving the consent page does: record the grant, mint a refresh token."""
         client_id = client_id or self.settings["client_id"]
-        self.grants[(company_id, client_id)] = {"scope": scope, "user_name": user_name, "granted_at": iso_now()}
+        self.grants[(company_id, client_id)] = {
+            "scope": scope,
+            "user_name": user_name,
+            "granted_at": iso_now(),
+        }
         return self._new_refresh_token(company_id, client_id, scope, user_name)
 
     def _new_refresh_token(self, company_id, client_id, scope, user_name) -> str:
         token = uuid.uuid4().hex  # the docs' refresh tokens are 32 hex digits
         self.refresh_tokens[token] = {
-            "company_id": company_id, "client_id": client_id, "scope": scope, "user_name": user_name,
-            "used": False, "issued": time.time(),
+            "company_id": company_id,
+            "client_id": client_id,
+            "scope": scope,
+            "user_name": user_name,
+            "used": False,
+            "issued": time.time(),
         }
         return token
 
@@ -235,10 +271,16 @@ class Store:
         lifetime = self.settings["token_lifetime"]
         access = secrets.token_urlsafe(96)
         self.access_tokens[access] = {
-            "company_id": record["company_id"], "client_id": client_id, "scope": record["scope"],
-            "user_name": record["user_name"], "issued": now, "expires": now + lifetime,
+            "company_id": record["company_id"],
+            "client_id": client_id,
+            "scope": record["scope"],
+            "user_name": record["user_name"],
+            "issued": now,
+            "expires": now + lifetime,
         }
-        new_refresh = self._new_refresh_token(record["company_id"], client_id, record["scope"], record["user_name"])
+        new_refresh = self._new_refresh_token(
+            record["company_id"], client_id, record["scope"], record["user_name"]
+        )
         self.token_exchanges += 1
         return 200, {
             ".expires": http_date(now + lifetime),
@@ -270,7 +312,9 @@ class Store:
         self.grants.pop((company_id, client_id), None)
         dead = 0
         for tokens in (self.access_tokens, self.refresh_tokens):
-            for key in [k for k, v in tokens.items() if v["company_id"] == company_id and v["client_id"] == client_id]:
+            for key in [
+                k for k, v in tokens.items() if v["company_id"] == company_id and v["client_id"] == client_id
+            ]:
                 del tokens[key]
                 dead += 1
         return dead
@@ -327,10 +371,18 @@ class Store:
     # ----------------------------------------------------------------- call log
 
     def log_call(self, method, path, endpoint, company_id, status, fault=None, ms=None):
-        self.calls.append({
-            "t": time.time(), "method": method, "path": path, "endpoint": endpoint,
-            "company_id": company_id, "status": status, "fault": fault, "ms": ms,
-        })
+        self.calls.append(
+            {
+                "t": time.time(),
+                "method": method,
+                "path": path,
+                "endpoint": endpoint,
+                "company_id": company_id,
+                "status": status,
+                "fault": fault,
+                "ms": ms,
+            }
+        )
         if status == 429:
             self.rate_limited += 1
 
@@ -355,8 +407,13 @@ class Store:
         """A new open order, as if a customer just bought something."""
         fields = fields or {}
         order = seeding.make_order(
-            self.order_rng, self.next_order_id, company_id, iso_now(), False,
-            self.catalogues[company_id], seeding.COMPANY_COUNTRIES[company_id],
+            self.order_rng,
+            self.next_order_id,
+            company_id,
+            iso_now(),
+            False,
+            self.catalogues[company_id],
+            seeding.COMPANY_COUNTRIES[company_id],
         )
         self.next_order_id += 1
         for key, value in fields.items():

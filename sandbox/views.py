@@ -61,6 +61,7 @@ class Ctx:
     def __init__(self, token: dict):
         self.company_id = token["company_id"]
         self.client_id = token["client_id"]
+        self.scope = token["scope"]  # as granted, for tokeninfo
         self.scopes = {s.strip() for s in token["scope"].split(",") if s.strip()}
         self.user_name = token["user_name"]
 
@@ -100,8 +101,15 @@ def api_call(request, view, scope, methods, kwargs):
         if limit_header:
             response["X-FlickRocket-Api-Call-Limit"] = limit_header
         with STORE.lock:
-            STORE.log_call(request.method, request.path, endpoint, company_id, response.status_code,
-                           fault, int((time.monotonic() - started) * 1000))
+            STORE.log_call(
+                request.method,
+                request.path,
+                endpoint,
+                company_id,
+                response.status_code,
+                fault,
+                int((time.monotonic() - started) * 1000),
+            )
         return response
 
     if faults["outage"]:
@@ -142,8 +150,12 @@ def api_call(request, view, scope, methods, kwargs):
 
 
 def _reason(status: int) -> str:
-    return {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-            504: "Gateway Timeout"}.get(status, "Error")
+    return {
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+        504: "Gateway Timeout",
+    }.get(status, "Error")
 
 
 def paged(request, items: list):
@@ -158,7 +170,7 @@ def paged(request, items: list):
     except ValueError:
         return None, errors({"page": ["must be a positive integer"]}, 400)
     start = (page - 1) * PAGE_SIZE
-    return items[start:start + PAGE_SIZE], None
+    return items[start : start + PAGE_SIZE], None
 
 
 def _iso_bound(request, name):
@@ -275,6 +287,7 @@ def validate_fulfillment(data: dict):
 
 # --------------------------------------------------------------------- prices
 
+
 def _prices_of(ctx):
     with STORE.lock:
         return list(STORE.prices.get(ctx.company_id, {}).values())
@@ -299,6 +312,7 @@ def price_one(request, ctx, pid):
 
 
 # --------------------------------------------------------------------- webhooks
+
 
 @api_endpoint("webhooks", methods=("GET", "POST"))
 def webhooks_collection(request, ctx):
@@ -335,8 +349,13 @@ def webhook_one(request, ctx, hid):
         hook = STORE.hooks.get(hid)
         if hook is None:
             return errors("Not found", 404)
-        dup = webhooks.duplicate_error(ctx.company_id, ctx.client_id, fields.get("topic", hook["topic"]),
-                                       fields.get("address", hook["address"]), exclude_id=hid)
+        dup = webhooks.duplicate_error(
+            ctx.company_id,
+            ctx.client_id,
+            fields.get("topic", hook["topic"]),
+            fields.get("address", hook["address"]),
+            exclude_id=hid,
+        )
         if dup:
             return errors(dup, 422)
         webhooks.update_hook(hook, fields)
@@ -357,15 +376,21 @@ def _hook_body(request, partial):
 
 # --------------------------------------------------------------------- tokeninfo, fallbacks
 
+
 @api_endpoint(None)
 def tokeninfo(request, ctx):
     with STORE.lock:
         record = STORE.access_tokens.get(bearer_token(request) or "")
     remaining = max(0, int(record["expires"] - time.time())) if record else 0
-    return jresp({
-        "issued_to": ctx.client_id, "user_id": ctx.user_name, "scope": ",".join(sorted(ctx.scopes)),
-        "expires_in": str(remaining), "access_type": "offline",
-    })
+    return jresp(
+        {
+            "issued_to": ctx.client_id,
+            "user_id": ctx.user_name,
+            "scope": ctx.scope,
+            "expires_in": str(remaining),
+            "access_type": "offline",
+        }
+    )
 
 
 @api_endpoint(None, methods=("GET", "POST", "PUT", "DELETE", "PATCH"))
@@ -374,6 +399,7 @@ def api_not_found(request, ctx, rest=None):
 
 
 # --------------------------------------------------------------------- /token
+
 
 def _fault_gate(request):
     """The faults that also hit /token. Returns (fault, early response or None)."""
@@ -399,8 +425,15 @@ def token(request):
 
     def finish(response):
         with STORE.lock:
-            STORE.log_call(request.method, request.path, "POST /token", company_id, response.status_code,
-                           fault, int((time.monotonic() - started) * 1000))
+            STORE.log_call(
+                request.method,
+                request.path,
+                "POST /token",
+                company_id,
+                response.status_code,
+                fault,
+                int((time.monotonic() - started) * 1000),
+            )
         return response
 
     if request.method != "POST":
@@ -436,6 +469,7 @@ def token(request):
 
 # --------------------------------------------------------------------- consent page
 
+
 def _consent_problem(params) -> str | None:
     settings = STORE.settings
     if params.get("client_id") != settings["client_id"]:
@@ -452,8 +486,8 @@ def _with_query(url: str, params: dict) -> str:
 
 
 def _redirect(url: str) -> HttpResponse:
-    # A bare 302: Django's HttpResponseRedirect refuses nothing here, but being explicit
-    # keeps any scheme the registered redirect_uri uses.
+    # A bare 302 rather than HttpResponseRedirect, which only allows http/https/ftp:
+    # the registered redirect_uri (already checked for an exact match) may use any scheme.
     response = HttpResponse(status=302)
     response["Location"] = url
     return response
@@ -465,10 +499,17 @@ def consent(request):
     with STORE.lock:
         problem = _consent_problem(params)
         companies = list(STORE.companies.values())
-        default_company = STORE.company(params.get("company")) or STORE.company(STORE.last_shell["company_id"])
+        default_company = STORE.company(params.get("company")) or STORE.company(
+            STORE.last_shell["company_id"]
+        )
         last_user = STORE.last_shell["user_id"]
     if problem:
-        return render(request, "sandbox/error.html", {"title": "Invalid OAuth request", "message": problem}, status=400)
+        return render(
+            request,
+            "sandbox/error.html",
+            {"title": "Invalid OAuth request", "message": problem},
+            status=400,
+        )
     scopes = [s.strip() for s in params.get("scope", "").split(",") if s.strip()]
     state = params.get("state")
     redirect_uri = params["redirect_uri"]
@@ -477,17 +518,31 @@ def consent(request):
     if unknown:
         return _redirect(_with_query(redirect_uri, {"error": "invalid_scope", **echo}))
     if request.method == "GET":
-        return render(request, "sandbox/consent.html", {
-            "companies": companies, "default_company": default_company, "scopes": scopes,
-            "params": {k: params.get(k, "") for k in ("client_id", "redirect_uri", "scope", "access_type", "state")},
-            "has_state": state is not None,
-        })
+        return render(
+            request,
+            "sandbox/consent.html",
+            {
+                "companies": companies,
+                "default_company": default_company,
+                "scopes": scopes,
+                "params": {
+                    k: params.get(k, "")
+                    for k in ("client_id", "redirect_uri", "scope", "access_type", "state")
+                },
+                "has_state": state is not None,
+            },
+        )
     if params.get("decision") != "approve":
         return _redirect(_with_query(redirect_uri, {"error": "access_denied", **echo}))
     with STORE.lock:
         company = STORE.company(params.get("company"))
         if company is None:
-            return render(request, "sandbox/error.html", {"title": "Unknown company", "message": "Pick a company."}, status=400)
+            return render(
+                request,
+                "sandbox/error.html",
+                {"title": "Unknown company", "message": "Pick a company."},
+                status=400,
+            )
         user_id = last_user if STORE.last_shell["company_id"] == company["id"] else None
         code = STORE.grant(company["id"], ",".join(scopes), STORE.user_name_for(company["id"], user_id))
     return _redirect(_with_query(redirect_uri, {"code": code, "companyid": company["id"], **echo}))

@@ -28,6 +28,7 @@ PUBLIC_HOOK_FIELDS = ("id", "topic", "address", "format", "is_active", "created_
 
 # --------------------------------------------------------------------- subscriptions
 
+
 def public_hook(hook: dict) -> dict:
     return {k: hook[k] for k in PUBLIC_HOOK_FIELDS}
 
@@ -101,11 +102,21 @@ def duplicate_error(company_id, client_id, topic, address, exclude_id=None):
 def create_hook(company_id: int, client_id: str, fields: dict) -> dict:
     now = iso_now()
     hook = {
-        "id": STORE.next_hook_id, "company_id": company_id, "client_id": client_id,
-        "topic": fields["topic"], "address": fields["address"], "format": fields.get("format", "json"),
-        "is_active": fields.get("is_active", True), "created_at": now, "updated_at": now,
+        "id": STORE.next_hook_id,
+        "company_id": company_id,
+        "client_id": client_id,
+        "topic": fields["topic"],
+        "address": fields["address"],
+        "format": fields.get("format", "json"),
+        "is_active": fields.get("is_active", True),
+        "created_at": now,
+        "updated_at": now,
         # sender bookkeeping, never shown by the API
-        "failures": 0, "next_at": 0.0, "queue": [], "in_flight": False, "switched_off_at": None,
+        "failures": 0,
+        "next_at": 0.0,
+        "queue": [],
+        "in_flight": False,
+        "switched_off_at": None,
     }
     STORE.next_hook_id += 1
     STORE.hooks[hook["id"]] = hook
@@ -131,6 +142,7 @@ def delete_hook(hook: dict):
 
 # --------------------------------------------------------------------- events
 
+
 def fire(company_id: int, topic: str, data: dict, client_id: str | None = None) -> list[int]:
     """Queue one delivery per active hook of (company, app) subscribed to ``topic``.
 
@@ -144,13 +156,25 @@ def fire(company_id: int, topic: str, data: dict, client_id: str | None = None) 
     for hook in hooks_of(company_id, client_id):
         if hook["topic"] != topic or not hook["is_active"]:
             continue
-        body = sign_webhook(STORE.settings["client_secret"], {
-            "company_id": company_id, "producer": "shop", "scope": topic, "data": data,
-        })
+        body = sign_webhook(
+            STORE.settings["client_secret"],
+            {
+                "company_id": company_id,
+                "producer": "shop",
+                "scope": topic,
+                "data": data,
+            },
+        )
         delivery = {
-            "id": STORE.next_delivery_id, "hook_id": hook["id"], "company_id": company_id,
-            "topic": topic, "address": hook["address"], "body": body, "state": "pending",
-            "created_at": iso_now(), "attempts": [],
+            "id": STORE.next_delivery_id,
+            "hook_id": hook["id"],
+            "company_id": company_id,
+            "topic": topic,
+            "address": hook["address"],
+            "body": body,
+            "state": "pending",
+            "created_at": iso_now(),
+            "attempts": [],
         }
         STORE.next_delivery_id += 1
         STORE.deliveries[delivery["id"]] = delivery
@@ -169,6 +193,13 @@ def fire_order_created(order: dict) -> list[int]:
 def fire_uninstalled(company_id: int) -> list[int]:
     client_id = STORE.settings["client_id"]
     return fire(company_id, "app/uninstalled", {"type": "app", "id": client_id}, client_id)
+
+
+def uninstall(company_id: int) -> tuple[int, list[int]]:
+    """'Remove app permissions': notify app/uninstalled (only if it was installed, so a
+    second click sends nothing), then kill every token. Returns (tokens revoked, delivery ids)."""
+    deliveries = fire_uninstalled(company_id) if STORE.installed(company_id) else []
+    return STORE.revoke(company_id), deliveries
 
 
 def _abandon_queue(hook: dict, why: str):
@@ -208,8 +239,15 @@ def _sender_loop():
                 if hook["next_at"] <= now:
                     hook["in_flight"] = True
                     delivery = STORE.deliveries[hook["queue"][0]]
-                    _pool.submit(_post, STORE.generation, hook["id"], delivery["id"], delivery["address"],
-                                 delivery["body"], STORE.settings["delivery_timeout"])
+                    _pool.submit(
+                        _post,
+                        STORE.generation,
+                        hook["id"],
+                        delivery["id"],
+                        delivery["address"],
+                        delivery["body"],
+                        STORE.settings["delivery_timeout"],
+                    )
                 else:
                     wake_at = hook["next_at"] if wake_at is None else min(wake_at, hook["next_at"])
             # Sleep until the next hook is due or something changes (cap: settings may move it).
@@ -222,14 +260,23 @@ def _post(generation: int, hook_id: int, delivery_id: int, address: str, body: d
     status, error = None, None
     try:
         response = requests.post(
-            address, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-            headers={"Content-Type": "application/json", "User-Agent": "FlickRocket-Sandbox-Webhooks/1"},
-            timeout=timeout, allow_redirects=False,  # a 3xx is a failure, not something to follow
+            address,
+            data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "FlickRocket-Sandbox-Webhooks/1",
+            },
+            timeout=timeout,
+            allow_redirects=False,  # a 3xx is a failure, not something to follow
         )
         status = response.status_code
         response.close()
+    except requests.Timeout:
+        error = f"timeout after {timeout:g} s"
+    except requests.ConnectionError:
+        error = "connection failed (refused or unreachable)"
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"[:300]
+        error = f"{type(exc).__name__}: {exc}"[:200]
     ok = status is not None and 200 <= status < 300
     with STORE.cond:
         if generation != STORE.generation:
@@ -243,10 +290,17 @@ def _record(hook_id, delivery_id, status, error, ok, ms):
     delivery = STORE.deliveries.get(delivery_id)
     if delivery is None:
         return
-    delivery["attempts"].append({
-        "attempt": len(delivery["attempts"]) + 1, "at": iso_now(), "t": time.time(),
-        "status": status, "ok": ok, "error": error, "ms": ms,
-    })
+    delivery["attempts"].append(
+        {
+            "attempt": len(delivery["attempts"]) + 1,
+            "at": iso_now(),
+            "t": time.time(),
+            "status": status,
+            "ok": ok,
+            "error": error,
+            "ms": ms,
+        }
+    )
     if hook is None:  # deleted meanwhile
         return
     hook["in_flight"] = False
