@@ -41,6 +41,8 @@ def main(argv=None):
         "2",
         "--log-level",
         args.log_level,
+        # Several sandboxes (tests, benchmarks, the demo) run at once: no shared control socket.
+        "--no-control-socket",
     ]
     if args.access_log:
         command += ["--access-logfile", "-"]
