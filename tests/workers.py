@@ -53,3 +53,37 @@ def start_worker(*args: str, **env) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+
+
+class AppServer:
+    """The app under gunicorn, as in production, against the test database."""
+
+    def __init__(self, **env):
+        from tests.sandbox_server import free_port
+
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.env = env
+
+    def __enter__(self) -> "AppServer":
+        import time
+
+        import requests
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "frapp.wsgi", "-b", f"localhost:{self.port}",
+             "-w", "2", "-k", "gthread", "--threads", "4", "--no-control-socket"],
+            cwd=ROOT, env=process_env(APP_BASE_URL=self.url, **self.env),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        for _ in range(300):
+            try:
+                requests.get(self.url + "/healthz", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("gunicorn did not start: " + self.process.stderr.read())
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=20)
