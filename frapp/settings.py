@@ -6,6 +6,8 @@ Anything else is development, where the demo runs with no variable set at all.
 
 import base64
 import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -143,7 +145,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # A file, not memory, so tests can run real worker and server processes against it.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # One file per test run (pid), so two runs in one checkout never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"frapp-test-{os.getpid()}.sqlite3")
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

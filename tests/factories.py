@@ -53,3 +53,29 @@ def launch(client, company_id: int = 1202, user_id: str = "4711") -> str:
     location = response["Location"]
     assert location.startswith("/s/")
     return location.rstrip("/")
+
+
+def webhook_body(
+    company_id: int = 1202,
+    topic: str = "order/create",
+    data: dict | None = None,
+    *,
+    secret: str | None = None,
+) -> dict:
+    """A delivery as FlickRocket sends it, signed by the sandbox's own (independent) signer."""
+    from sandbox.signing import sign_webhook
+
+    secret = settings.FLICKROCKET_CLIENT_SECRET if secret is None else secret
+    body = {
+        "company_id": company_id,
+        "producer": "shop",
+        "scope": topic,
+        "data": data if data is not None else {"type": "order", "id": "267227"},
+    }
+    return sign_webhook(secret, body)
+
+
+def deliver_webhook(client, body, **extra):
+    """POST a delivery (a dict, or raw bytes/str) to the public receiver like FlickRocket."""
+    raw = body if isinstance(body, bytes | str) else json.dumps(body)
+    return client.post("/webhooks/flickrocket", data=raw, content_type="application/json", **extra)

@@ -1,0 +1,226 @@
+"""Webhook burst: 2,000 deliveries fired concurrently at gunicorn, then a check that every
+good one was stored and acted on exactly once, every bad one refused, and none lost.
+
+    .venv/bin/python bench/webhooks.py [--total 2000] [--concurrency 200] [--workers 3]
+
+SQLite (a fresh file) by default; PostgreSQL when DATABASE_URL is set (the harness flushes
+that database first, so point it at a scratch one). Two ``db_worker`` processes act on the
+deliveries while the burst is still arriving, as in production.
+
+The mix: unique signed deliveries (mostly ``order/create`` for installed shops, some for a
+shop without an installation, some topics the app only records), exact resends of some of
+them fired at the same moment as the original, bodies with a wrong or no signature, and
+malformed bodies (not JSON, not an object, signed but without a company, over the size
+limit). "Acted on exactly once" is checked where it shows: every ``order/create`` bumps
+the shop's list version once, so each shop's version must equal its number of unique orders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from harness import ROOT, App, percentile
+
+from sandbox.signing import sign_webhook
+from tests.sandbox_server import SandboxServer
+
+SECRET = os.environ.get("FLICKROCKET_CLIENT_SECRET", "sandbox-app-secret")
+UNINSTALLED_COMPANY = 990_001  # deliveries for a shop without the app: acknowledged, recorded
+
+
+def build(total: int, companies: list[int], rng: random.Random) -> list[dict]:
+    """The burst, shuffled. Each item: kind, expected status, raw body, and what it means."""
+    n_dupes = total * 10 // 100
+    n_bad_sig = total * 8 // 100
+    n_unsigned = total * 2 // 100
+    n_malformed = total * 8 // 100
+    n_unique = total - n_dupes - n_bad_sig - n_unsigned - n_malformed
+    items = []
+    order_id = 700_000
+    for i in range(n_unique):
+        order_id += 1
+        if i % 20 == 19:
+            company, topic = UNINSTALLED_COMPANY, "order/create"
+        elif i % 20 == 18:
+            company, topic = rng.choice(companies), "customer/update"
+        else:
+            company, topic = rng.choice(companies), "order/create"
+        kind = "order" if topic == "order/create" else "customer"
+        body = sign_webhook(
+            SECRET,
+            {"company_id": company, "producer": "shop", "scope": topic,
+             "data": {"type": kind, "id": str(order_id)}},
+        )  # fmt: skip
+        items.append({"kind": "good", "status": {200}, "raw": json.dumps(body).encode(),
+                      "company": company, "topic": topic})  # fmt: skip
+    originals = [item for item in items]
+    for _ in range(n_dupes):
+        items.append({**rng.choice(originals), "kind": "duplicate"})
+    for i in range(n_bad_sig):
+        body = sign_webhook(
+            "not-the-app-secret",
+            {"company_id": rng.choice(companies), "producer": "shop", "scope": "app/uninstalled",
+             "data": {"type": "app", "id": f"forged-{i}"}},
+        )  # fmt: skip
+        items.append({"kind": "bad-signature", "status": {401}, "raw": json.dumps(body).encode()})
+    for i in range(n_unsigned):
+        body = {"company_id": rng.choice(companies), "producer": "shop", "scope": "app/uninstalled",
+                "data": {"type": "app", "id": f"unsigned-{i}"}}  # fmt: skip
+        items.append({"kind": "unsigned", "status": {401}, "raw": json.dumps(body).encode()})
+    malformed = [
+        (b"this is not json", {400}),
+        (b"[1, 2, 3]", {400}),
+        (json.dumps(sign_webhook(SECRET, {"producer": "shop", "scope": "order/create"})).encode(),
+         {400}),
+        (json.dumps({"company_id": 1, "scope": "x", "hash": "0", "pad": "x" * 70_000}).encode(),
+         {413}),
+    ]  # fmt: skip
+    for i in range(n_malformed):
+        raw, status = malformed[i % len(malformed)]
+        items.append({"kind": "malformed", "status": status, "raw": raw})
+    rng.shuffle(items)
+    return items
+
+
+def post(url: str, item: dict) -> tuple[dict, int, float, str]:
+    """One delivery on its own connection, as the platform's sender makes them."""
+    started = time.perf_counter()
+    try:
+        response = requests.post(
+            url, data=item["raw"], timeout=120,
+            headers={"Content-Type": "application/json", "Connection": "close"},
+        )  # fmt: skip
+        status, error = response.status_code, ""
+    except requests.RequestException as exc:
+        status, error = 0, f"{type(exc).__name__}: {exc}"[:160]
+    return item, status, (time.perf_counter() - started) * 1000, error
+
+
+def start_worker(app: App) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
+         "--interval", "0.05"],
+        cwd=ROOT, env=app.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--total", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--task-workers", type=int, default=2, help="db_worker processes")
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+
+    with SandboxServer() as sandbox:
+        sandbox.reset()
+        app = App(sandbox, workers=args.workers, threads=args.threads).start()
+        workers: list[subprocess.Popen] = []
+        try:
+            companies = [c["id"] for c in sandbox.state()["companies"]]
+            for company in companies:
+                app.install(company)
+            os.environ.update(DATABASE_URL=app.database_url, DJANGO_SETTINGS_MODULE="frapp.settings")
+            import django
+
+            django.setup()
+            return run(args, app, companies, workers)
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(timeout=20)
+            app.stop()
+
+
+def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -> int:
+    from fulfillment.models import WebhookDelivery
+    from fulfillment.selectors.fulfillments import list_version
+    from fulfillment.services.webhooks import dedupe_key
+
+    engine = "PostgreSQL" if app.database_url.startswith("postgres") else "SQLite"
+    items = build(args.total, companies, random.Random(args.seed))
+    url = app.url + "/webhooks/flickrocket"
+    workers.extend(start_worker(app) for _ in range(args.task_workers))
+
+    print(f"{engine}, gunicorn {args.workers}x{args.threads} threads, {args.task_workers} task "
+          f"workers; firing {len(items)} deliveries from {args.concurrency} connections")  # fmt: skip
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+        results = list(pool.map(lambda item: post(url, item), items))
+    burst = time.perf_counter() - started
+
+    problems: list[str] = []
+    for item, status, _, error in results:
+        if status not in item["status"]:
+            problems.append(f"{item['kind']} answered {status or error}, expected {item['status']}")
+    answers = Counter((item["kind"], status) for item, status, _, _ in results)
+
+    good = {json.loads(i["raw"])["hash"]: i for i, _, _, _ in results if i["kind"] == "good"}
+    expected_keys = {
+        dedupe_key({k: v for k, v in json.loads(i["raw"]).items() if k != "hash"})
+        for i in good.values()
+    }
+    stored = WebhookDelivery.objects.filter(signature_ok=True)
+    stored_keys = set(stored.values_list("dedupe_key", flat=True))
+    if stored_keys != expected_keys:
+        problems.append(
+            f"stored {len(stored_keys)} verified deliveries, expected {len(expected_keys)} "
+            f"(missing {len(expected_keys - stored_keys)}, unexpected {len(stored_keys - expected_keys)})"
+        )
+
+    wait_started = time.perf_counter()
+    deadline = time.monotonic() + 300
+    while stored.filter(processed_at__isnull=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    drained = time.perf_counter() - started
+    unprocessed = stored.filter(processed_at__isnull=True).count()
+    if unprocessed:
+        problems.append(f"{unprocessed} stored deliveries were not acted on within 300 s")
+    retried = stored.filter(attempts__gt=1).count()
+    if retried:
+        problems.append(f"{retried} deliveries were picked up more than once")
+    outcomes = Counter(stored.values_list("outcome", flat=True))
+    if outcomes.get("failed"):
+        problems.append(f"{outcomes['failed']} deliveries failed")
+
+    for company in companies:
+        orders = sum(1 for i in good.values() if i["company"] == company and i["topic"] == "order/create")
+        version = list_version(company_id=company)
+        if version != orders:
+            problems.append(f"company {company}: lists invalidated {version}x for {orders} orders")
+    not_installed = stored.filter(company_id=UNINSTALLED_COMPANY).exclude(outcome="not_installed")
+    if not_installed.exists():
+        problems.append("deliveries for a shop without the app were acted on")
+
+    latencies = [ms for _, _, ms, _ in results]
+    print(f"answers: {dict(sorted(answers.items()))}")
+    print(f"stored {len(stored_keys)} unique verified deliveries; outcomes {dict(outcomes)}")
+    print(f"burst: {len(results) / burst:8.1f} deliveries/s answered ({burst:.2f} s wall)")
+    print(f"answer time: p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms"
+          f"  max {max(latencies):.1f} ms")  # fmt: skip
+    print(f"acted on all {len(stored_keys)} within {drained:.2f} s of the first send "
+          f"({drained - (wait_started - started):.2f} s after the burst ended)")  # fmt: skip
+    if problems:
+        print(f"FAILED: {len(problems)} problem(s)")
+        for line in problems[:30]:
+            print("  -", line)
+        return 1
+    print("OK: every good delivery stored and acted on exactly once, every bad one refused, none lost")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
