@@ -165,6 +165,8 @@ TASKS = {
 # in that session, so neither needs a third-party cookie inside the FlickRocket iframe.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 CSRF_USE_SESSIONS = True
+# Flash messages too: the default tries a cookie first, which the iframe would lose.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
 
 SECURE_CSP = {
