@@ -111,8 +111,10 @@ def bench_csv(sandbox):
     sandbox.clear_calls()
     seconds, runs = drain("csv")
     figures = verify(sandbox, {i: f"CSV{i}" for i in opens}, before)
-    print(f"500-row CSV, 30% write errors: preview {preview:.2f}s, confirm {confirm:.2f}s, "
-          f"sent in {seconds:.1f}s over {runs} sender runs")
+    print(
+        f"500-row CSV, 30% write errors: preview {preview:.2f}s, confirm {confirm:.2f}s, "
+        f"sent in {seconds:.1f}s over {runs} sender runs"
+    )
     print("   ", figures)
 
 
@@ -127,8 +129,10 @@ def bench_paced(sandbox):
     services.mark_many_shipped(company_id=COMPANY, user_id="bench", orders=wanted)
     seconds, runs = drain("paced")
     figures = verify(sandbox, wanted, before)
-    print(f"1,000 updates, bucket 40 leaking 20/s: {seconds:.1f}s "
-          f"({len(wanted) / seconds:.1f} updates/s) over {runs} sender runs")
+    print(
+        f"1,000 updates, bucket 40 leaking 20/s: {seconds:.1f}s "
+        f"({len(wanted) / seconds:.1f} updates/s) over {runs} sender runs"
+    )
     print("   ", figures)
 
 
@@ -139,7 +143,11 @@ def bench_list(sandbox):
     client.get(prefix + "/fulfillments/")  # first exchange and fetch
     timings = {}
     settings.FULFILLMENT_LIST_FRESH_SECONDS = 0
-    for label, query in [("fresh fetch", ""), ("search", "?q=berlin"), ("sort weight", "?sort=weight&desc=1")]:
+    for label, query in [
+        ("fresh fetch", ""),
+        ("search", "?q=berlin"),
+        ("sort weight", "?sort=weight&desc=1"),
+    ]:
         started = time.perf_counter()
         client.get(prefix + "/fulfillments/" + query)
         timings[label] = time.perf_counter() - started
@@ -148,7 +156,10 @@ def bench_list(sandbox):
         started = time.perf_counter()
         client.get(prefix + "/fulfillments/" + query)
         timings[label] = time.perf_counter() - started
-    print("1,000 open orders, page view times: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()))
+    print(
+        "1,000 open orders, page view times: "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items())
+    )
 
 
 def main():

@@ -218,7 +218,10 @@ WHITENOISE_USE_FINDERS = not env.bool("STATIC_MANIFEST", default=PRODUCTION)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "frapp.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "frapp.logging.RequestIdFilter"},
+        "redact": {"()": "frapp.logging.RedactFilter"},
+    },
     "formatters": {
         "json": {"()": "frapp.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
@@ -226,7 +229,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
             "formatter": env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain"),
         }
     },

@@ -109,6 +109,17 @@ def complete_install(
                 "This answer is for a different shop than the one that started the install.",
                 kind="cross_company",
             )
+        elif flow.company_id is None and Installation.objects.filter(
+            company_id=company, status=Installation.Status.INSTALLED
+        ).exists():
+            # An App Store start is bound to no shop and FlickRocket's companyid is not signed:
+            # anyone could start one and name any shop. It must never replace (and so destroy)
+            # a working install's refresh token; the shop reconnects from its own launch.
+            refusal = InstallRefused(
+                "This shop already has the app installed. To reconnect it, open the app from "
+                "your FlickRocket admin.",
+                kind="cross_company",
+            )
         else:
             refusal = None
     if refusal is not None:

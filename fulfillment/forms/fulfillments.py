@@ -79,8 +79,7 @@ class SelectionForm(forms.Form):
                         self.selected.append(int(part))
             self.selected = list(dict.fromkeys(self.selected))
             self.tracking = {
-                order_id: (data.get(f"tracking_{order_id}") or "").strip()
-                for order_id in self.selected
+                order_id: (data.get(f"tracking_{order_id}") or "").strip() for order_id in self.selected
             }
 
     def clean(self):
@@ -94,9 +93,7 @@ class SelectionForm(forms.Form):
 
 class CsvUploadForm(forms.Form):
     file = forms.FileField(label="CSV file", help_text="order_id,tracking_number per line")
-    ship = forms.BooleanField(
-        required=False, initial=True, label="Also mark these orders shipped"
-    )
+    ship = forms.BooleanField(required=False, initial=True, label="Also mark these orders shipped")
 
 
 class AuditFilterForm(forms.Form):

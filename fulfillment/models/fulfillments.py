@@ -101,7 +101,8 @@ class PendingUpdate(models.Model):
 
     company_id = models.BigIntegerField()
     order_id = models.BigIntegerField()
-    tracking_number = models.CharField(max_length=64, null=True, blank=True)
+    # None leaves tracking as it is; "" clears it: the two must stay apart.
+    tracking_number = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     status = models.PositiveSmallIntegerField(null=True, blank=True)
     # What the owner saw before the change, for the audit log's old -> new.
     previous_tracking_number = models.CharField(max_length=200, blank=True)
@@ -113,7 +114,8 @@ class PendingUpdate(models.Model):
     next_attempt_at = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # NULL, not "", for changes without a form key: unique allows many NULLs.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)  # noqa: DJ001
     csv_import = models.ForeignKey(
         CsvImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="updates"
     )
@@ -165,9 +167,7 @@ class PendingUpdate(models.Model):
         elif self.status == 0:
             parts.append("mark not shipped")
         if self.tracking_number is not None:
-            parts.append(
-                f"tracking “{self.tracking_number}”" if self.tracking_number else "clear tracking"
-            )
+            parts.append(f"tracking “{self.tracking_number}”" if self.tracking_number else "clear tracking")
         return ", ".join(parts)
 
 
@@ -204,7 +204,7 @@ class AuditEntry(models.Model):
     user_id = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=20, choices=Source.choices)
     old_tracking_number = models.CharField(max_length=200, blank=True)
-    new_tracking_number = models.CharField(max_length=64, null=True, blank=True)
+    new_tracking_number = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     old_status = models.PositiveSmallIntegerField(null=True, blank=True)
     new_status = models.PositiveSmallIntegerField(null=True, blank=True)
     update = models.ForeignKey(
@@ -243,9 +243,7 @@ class ListCache(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["company_id", "kind", "params"], name="one_cache_per_list"
-            ),
+            models.UniqueConstraint(fields=["company_id", "kind", "params"], name="one_cache_per_list"),
         ]
 
     def __str__(self) -> str:

@@ -52,8 +52,10 @@ class Row:
 
     @property
     def tracking_number(self) -> str:
-        if self.update is not None and self.update.tracking_number is not None and (
-            self.update.state in (State.QUEUED, State.SENDING, State.ACCEPTED)
+        if (
+            self.update is not None
+            and self.update.tracking_number is not None
+            and (self.update.state in (State.QUEUED, State.SENDING, State.ACCEPTED))
         ):
             return self.update.tracking_number
         return self.order.tracking_number
@@ -82,7 +84,7 @@ class Row:
 
     @property
     def write_state(self) -> str:
-        """"" when FlickRocket has what we show, else pending / refused / accepted."""
+        """ "" when FlickRocket has what we show, else pending / refused / accepted."""
         if self.update is None:
             return ""
         if self.update.state in (State.QUEUED, State.SENDING):
@@ -127,7 +129,7 @@ class Page:
 
 
 def _fresh_seconds() -> float:
-    return getattr(settings, "FULFILLMENT_LIST_FRESH_SECONDS", 20)
+    return settings.FULFILLMENT_LIST_FRESH_SECONDS
 
 
 def list_version(*, company_id: int) -> int:
@@ -314,7 +316,7 @@ def outbox_rows(*, company_id: int, which: str = "attention"):
 
 
 def stuck_after() -> datetime:
-    return timezone.now() - timedelta(seconds=getattr(settings, "FULFILLMENT_STUCK_SECONDS", 300))
+    return timezone.now() - timedelta(seconds=settings.FULFILLMENT_STUCK_SECONDS)
 
 
 def nav_counts(*, company_id: int) -> dict:

@@ -226,19 +226,29 @@ def csv_text(models: list[PriceModel]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     for model in models:
-        common = [model.id, _csv_safe(model.name), "yes" if model.valid else "no"]
+        common = [model.id, model.name, "yes" if model.valid else "no"]
         for c in sorted(model.countries, key=lambda c: c.country_code):
-            writer.writerow(
-                [*common, "country", c.country_code, _csv_safe(c.country_name),
+            writer.writerow(_csv_row(
+                [*common, "country", c.country_code, c.country_name,
                  decimal_text(c.price, COUNTRY_PRICE_DECIMALS), "", "", c.price, model.updated_at]
-            )  # fmt: skip
+            ))  # fmt: skip
         for c in sorted(model.currencies, key=lambda c: c.currency):
             info = currency_info(c.currency)
-            writer.writerow(
+            writer.writerow(_csv_row(
                 [*common, "currency", info.code, info.name, decimal_text(c.price, info.decimals),
                  info.code, format_money(c.price, c.currency), c.price, model.updated_at]
-            )  # fmt: skip
+            ))  # fmt: skip
     return out.getvalue()
+
+
+_AMOUNT_COLUMN = CSV_HEADER.index("amount")  # our own number; "-5.00" must stay a number
+
+
+def _csv_row(cells: list) -> list:
+    # Every text cell may carry the shop's (or an unknown currency's) text, not only the name.
+    return [
+        _csv_safe(v) if isinstance(v, str) and i != _AMOUNT_COLUMN else v for i, v in enumerate(cells)
+    ]
 
 
 def _csv_safe(text: str) -> str:

@@ -44,10 +44,6 @@ State = PendingUpdate.State
 Event = UpdateEvent.Kind
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 # --- Tracking numbers ------------------------------------------------------------------------
 
 
@@ -124,9 +120,7 @@ def _confirm_order_exists(company_id: int, order_id: int, index: dict[int, dict]
     """A forged or mistyped id never becomes an outbox row: it must be one of this shop's orders."""
     if order_id in index:
         return
-    if PendingUpdate.objects.filter(
-        company_id=company_id, order_id=order_id, state=State.ACCEPTED
-    ).exists():
+    if PendingUpdate.objects.filter(company_id=company_id, order_id=order_id, state=State.ACCEPTED).exists():
         return
     try:
         fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
@@ -192,7 +186,15 @@ def change_order(
 
 @transaction.atomic
 def _queue(
-    *, company_id, user_id, order_id, tracking_number, status, source, idempotency_key, csv_import,
+    *,
+    company_id,
+    user_id,
+    order_id,
+    tracking_number,
+    status,
+    source,
+    idempotency_key,
+    csv_import,
     index,
 ) -> PendingUpdate:
     old_tracking, old_status = _seen(company_id, order_id, index)
@@ -275,12 +277,13 @@ def mark_many_shipped(
     """
     if not orders:
         raise AppError("Select at least one order.")
-    if idempotency_key and PendingUpdate.objects.filter(
-        idempotency_key__startswith=idempotency_key + ":", company_id=company_id
-    ).exists():
-        return list(
-            PendingUpdate.objects.filter(idempotency_key__startswith=idempotency_key + ":")
-        )
+    if (
+        idempotency_key
+        and PendingUpdate.objects.filter(
+            idempotency_key__startswith=idempotency_key + ":", company_id=company_id
+        ).exists()
+    ):
+        return list(PendingUpdate.objects.filter(idempotency_key__startswith=idempotency_key + ":"))
     errors: dict[str, list[str]] = {}
     cleaned: dict[int, str | None] = {}
     for order_id, raw in orders.items():
@@ -290,19 +293,23 @@ def mark_many_shipped(
             errors[f"tracking_{order_id}"] = [exc.message]
     if errors:
         first = next(iter(errors))
-        raise AppError(
-            f"Order {first.removeprefix('tracking_')}: {errors[first][0]}", field_errors=errors
-        )
+        raise AppError(f"Order {first.removeprefix('tracking_')}: {errors[first][0]}", field_errors=errors)
     index = cached_order_index(company_id)
     for order_id in cleaned:
         _confirm_order_exists(company_id, order_id, index)
     with transaction.atomic():
         updates = [
             change_order(
-                company_id=company_id, user_id=user_id, order_id=order_id,
-                tracking_number=tracking, ship=True, source=Source.BULK,
+                company_id=company_id,
+                user_id=user_id,
+                order_id=order_id,
+                tracking_number=tracking,
+                ship=True,
+                source=Source.BULK,
                 idempotency_key=f"{idempotency_key}:{order_id}" if idempotency_key else None,
-                verify_order=False, schedule=False, index=index,
+                verify_order=False,
+                schedule=False,
+                index=index,
             )  # fmt: skip
             for order_id, tracking in cleaned.items()
         ]
@@ -313,11 +320,7 @@ def mark_many_shipped(
 def retry_update(*, company_id: int, user_id: str, update_id: int) -> PendingUpdate:
     """Send a refused change again (after the owner fixed what FlickRocket objected to)."""
     with transaction.atomic():
-        update = (
-            PendingUpdate.objects.select_for_update()
-            .filter(company_id=company_id, pk=update_id)
-            .first()
-        )
+        update = PendingUpdate.objects.select_for_update().filter(company_id=company_id, pk=update_id).first()
         if update is None:
             raise AppError("This change does not exist.")
         if update.state != State.REFUSED:
@@ -349,7 +352,7 @@ def schedule_sending(*, company_id: int, at: datetime | None = None) -> None:
 
     now = timezone.now()
     at = max(at or now, now)
-    stale = now - timedelta(seconds=_setting("FULFILLMENT_OUTBOX_LEASE_SECONDS", 120))
+    stale = now - timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
     with transaction.atomic():
         outbox = _outbox_for_update(company_id)
         if outbox.scheduled_for is not None and stale < outbox.scheduled_for <= at:
@@ -383,7 +386,7 @@ def resume_due_work(*, company_id: int | None = None) -> int:
 def kick_if_idle(*, company_id: int) -> None:
     """Page views call this: due work whose task is missing or long overdue gets one."""
     now = timezone.now()
-    stale = now - timedelta(seconds=_setting("FULFILLMENT_OUTBOX_LEASE_SECONDS", 120))
+    stale = now - timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
     outbox = CompanyOutbox.objects.filter(company_id=company_id).first()
     if outbox is not None and outbox.scheduled_for is not None and outbox.scheduled_for > stale:
         return
@@ -431,12 +434,10 @@ def send_pending_updates(*, company_id: int) -> int:
     Returns how many reached a final answer (accepted or refused).
     """
     now = timezone.now()
-    CompanyOutbox.objects.filter(company_id=company_id, scheduled_for__lte=now).update(
-        scheduled_for=None
-    )
+    CompanyOutbox.objects.filter(company_id=company_id, scheduled_for__lte=now).update(scheduled_for=None)
     _release_expired_leases(company_id=company_id)
-    batch = _setting("FULFILLMENT_OUTBOX_BATCH", 25)
-    max_wait = _setting("FULFILLMENT_OUTBOX_MAX_PACE_WAIT", 2.0)
+    batch = settings.FULFILLMENT_OUTBOX_BATCH
+    max_wait = settings.FULFILLMENT_OUTBOX_MAX_PACE_WAIT
     client = fr.FlickRocketClient(company_id, max_rate_wait=0, on_call_limit=_observe_call_limit)
     done = 0
     stop_reason = ""
@@ -467,7 +468,7 @@ def send_pending_updates(*, company_id: int) -> int:
 def _claim_next(company_id: int) -> PendingUpdate | None:
     """Move the oldest due row to "sending" under a lease; skip orders already in flight."""
     now = timezone.now()
-    lease = timedelta(seconds=_setting("FULFILLMENT_OUTBOX_LEASE_SECONDS", 120))
+    lease = timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
     with transaction.atomic():
         in_flight = PendingUpdate.objects.filter(company_id=company_id, state=State.SENDING)
         candidates = (
@@ -484,9 +485,7 @@ def _claim_next(company_id: int) -> PendingUpdate | None:
         update.attempts = F("attempts") + 1
         update.save(update_fields=["state", "lease_until", "attempts", "updated_at"])
         update.refresh_from_db()
-        UpdateEvent.objects.create(
-            update=update, kind=Event.SENT, detail=f"attempt {update.attempts}"
-        )
+        UpdateEvent.objects.create(update=update, kind=Event.SENT, detail=f"attempt {update.attempts}")
     return update
 
 
@@ -496,7 +495,7 @@ def _send(client: fr.FlickRocketClient, update: PendingUpdate) -> str:
             update.order_id, tracking_number=update.tracking_number, status=update.status
         )
     except (fr.NotInstalled, fr.NeedsReinstall) as exc:
-        _requeue(update, exc, delay=_setting("FULFILLMENT_OUTBOX_REINSTALL_DELAY", 600))
+        _requeue(update, exc, delay=settings.FULFILLMENT_OUTBOX_REINSTALL_DELAY)
         return "not_installed"
     except fr.RateLimited as exc:
         _hold_company(update.company_id, exc.retry_after)
@@ -521,7 +520,7 @@ def _accepted_detail(result: fr.Fulfillment) -> str:
 
 
 def _backoff(attempts: int) -> float:
-    base = _setting("FULFILLMENT_OUTBOX_BACKOFF_BASE", 5.0)
+    base = settings.FULFILLMENT_OUTBOX_BACKOFF_BASE
     return min(900.0, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
 
 
@@ -581,7 +580,7 @@ def _schedule_next(company_id: int, *, after_pace: bool) -> None:
 
 
 def _assumed_leak_rate() -> float:
-    return max(0.1, float(_setting("FULFILLMENT_ASSUMED_LEAK_RATE", 2.0)))
+    return max(0.1, float(settings.FULFILLMENT_ASSUMED_LEAK_RATE))
 
 
 def _reserve_call(company_id: int) -> float:
@@ -651,9 +650,7 @@ def remember_list(
 def invalidate_lists(*, company_id: int) -> None:
     """A new order arrived (webhook): the next list view fetches fresh, open pages are told."""
     CompanyOutbox.objects.get_or_create(company_id=company_id)
-    CompanyOutbox.objects.filter(company_id=company_id).update(
-        list_version=F("list_version") + 1
-    )
+    CompanyOutbox.objects.filter(company_id=company_id).update(list_version=F("list_version") + 1)
 
 
 # --- CSV import -------------------------------------------------------------------------------
@@ -756,11 +753,7 @@ def _pending_ships(company_id: int) -> set[int]:
 def confirm_tracking_csv(*, company_id: int, user_id: str, import_id: int) -> CsvImport:
     """Queue every ready row of a previewed import (once, however often it is confirmed)."""
     with transaction.atomic():
-        job = (
-            CsvImport.objects.select_for_update()
-            .filter(company_id=company_id, pk=import_id)
-            .first()
-        )
+        job = CsvImport.objects.select_for_update().filter(company_id=company_id, pk=import_id).first()
         if job is None:
             raise AppError("This import does not exist.")
         if job.state != CsvImport.State.PREVIEW:
@@ -782,17 +775,16 @@ def confirm_tracking_csv(*, company_id: int, user_id: str, import_id: int) -> Cs
 
 
 def cancel_tracking_csv(*, company_id: int, import_id: int) -> None:
-    CsvImport.objects.filter(
-        company_id=company_id, pk=import_id, state=CsvImport.State.PREVIEW
-    ).update(state=CsvImport.State.CANCELLED)
+    CsvImport.objects.filter(company_id=company_id, pk=import_id, state=CsvImport.State.PREVIEW).update(
+        state=CsvImport.State.CANCELLED
+    )
 
 
 def finish_import_if_done(*, job: CsvImport) -> CsvImport:
-    if job.state == CsvImport.State.APPLYING and not job.updates.filter(
-        state__in=PendingUpdate.ACTIVE
-    ).exists():
-        CsvImport.objects.filter(pk=job.pk, state=CsvImport.State.APPLYING).update(
-            state=CsvImport.State.DONE
-        )
+    if (
+        job.state == CsvImport.State.APPLYING
+        and not job.updates.filter(state__in=PendingUpdate.ACTIVE).exists()
+    ):
+        CsvImport.objects.filter(pk=job.pk, state=CsvImport.State.APPLYING).update(state=CsvImport.State.DONE)
         job.state = CsvImport.State.DONE
     return job

@@ -82,12 +82,16 @@ def _order_list(request, kind: str):
         "query": query.urlencode(),
         "sort": filters.get("sort") or "date",
         "desc": bool(filters.get("desc")),
-        "filtered": any(filters.get(k) for k in ("q", "country", "shipping_model", "created_from", "created_to")),
+        "filtered": any(
+            filters.get(k) for k in ("q", "country", "shipping_model", "created_from", "created_to")
+        ),
         "bulk_key": new_form_key(),
     }
-    template = "fulfillment/_table.html" if _is_htmx(request) and request.headers.get(
-        "HX-Target"
-    ) == "order-table" else "fulfillment/list.html"
+    template = (
+        "fulfillment/_table.html"
+        if _is_htmx(request) and request.headers.get("HX-Target") == "order-table"
+        else "fulfillment/list.html"
+    )
     return render(request, template, context)
 
 
@@ -126,7 +130,9 @@ def _export_csv(rows, kind: str):
         yield "\ufeff" + writer.writerow(header)
         for row in rows:
             o, a = row.order, row.order.shipping_address
-            items = "; ".join(f"{i.quantity} x {i.title}" + (f" ({i.version})" if i.version else "") for i in o.line_items)
+            items = "; ".join(
+                f"{i.quantity} x {i.title}" + (f" ({i.version})" if i.version else "") for i in o.line_items
+            )
             yield writer.writerow([
                 o.id, o.created_at, "shipped" if row.is_shipped else "open", a.name, a.address1,
                 a.address2, a.zip, a.city, a.province, a.country_code, a.country_name, a.phone,
@@ -278,7 +284,9 @@ def scan(request):
     tracking = (form.cleaned_data.get("tracking_number") or "").strip()
     if "tracking_number" not in request.POST:
         # Step one: the order was scanned; show it and wait for its tracking number.
-        return render(request, "fulfillment/scan.html", {**context, "form": form, "row": row, "step": "tracking"})
+        return render(
+            request, "fulfillment/scan.html", {**context, "form": form, "row": row, "step": "tracking"}
+        )
     try:
         update = services.mark_shipped(
             company_id=request.company_id,
@@ -325,8 +333,7 @@ def bulk_ship(request):
         )
     except AppError as exc:
         lines = [
-            (row, wanted[row.id], " ".join(exc.field_errors.get(f"tracking_{row.id}", [])))
-            for row in rows
+            (row, wanted[row.id], " ".join(exc.field_errors.get(f"tracking_{row.id}", []))) for row in rows
         ]
         return render(request, "fulfillment/bulk.html", {
             "lines": lines, "form_key": form_key, "error": exc.message,
@@ -371,7 +378,9 @@ def csv_upload(request):
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     context = {"form": form, "imports": selectors.recent_imports(company_id=request.company_id)}
     if request.method == "GET" or not form.is_valid():
-        return render(request, "fulfillment/import.html", context, status=200 if request.method == "GET" else 400)
+        return render(
+            request, "fulfillment/import.html", context, status=200 if request.method == "GET" else 400
+        )
     upload = form.cleaned_data["file"]
     try:
         orders = selectors.order_index(company_id=request.company_id)
@@ -479,7 +488,9 @@ def activity(request):
         source=filters.get("source") or "",
     )
     page = Paginator(entries, 100).get_page(filters.get("page"))
-    return render(request, "fulfillment/activity.html", {"form": form, "page": page, "sources": Source.choices})
+    return render(
+        request, "fulfillment/activity.html", {"form": form, "page": page, "sources": Source.choices}
+    )
 
 
 @require_GET

@@ -28,7 +28,7 @@ def test_preview_marks_every_kind_of_row(shop, sandbox):
         f"{foreign};TRK-4",
         "999999999;TRK-5",
         f"{shipped};TRK-6",
-        f"abc;TRK-7",
+        "abc;TRK-7",
         f"{opens[2]};" + "X" * 65,
         f"{opens[3]};",
         f"{opens[0]};TRK-8",

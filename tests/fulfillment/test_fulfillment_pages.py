@@ -64,7 +64,9 @@ def test_paging_happens_in_the_app_over_one_fetched_list(shop, sandbox):
     assert (first.total, first.pages) == (60, 3)
     assert len(third.rows) == 10
     assert not {r.id for r in first.rows} & {r.id for r in third.rows}
-    list_calls = [c for c in sandbox.calls()["calls"] if c["endpoint"].startswith("GET /api/fulfillments/open")]
+    list_calls = [
+        c for c in sandbox.calls()["calls"] if c["endpoint"].startswith("GET /api/fulfillments/open")
+    ]
     assert len(list_calls) == 1  # the second page came from the list fetched moments before
 
 

@@ -16,7 +16,8 @@ def an_open_order(sandbox, n=0, company_id=1202):
 
 def puts_for(sandbox, order_id):
     return [
-        c for c in sandbox.calls()["calls"]
+        c
+        for c in sandbox.calls()["calls"]
         if c["method"] == "PUT" and c["path"].endswith(f"/{order_id}.json")
     ]
 
@@ -35,7 +36,11 @@ def test_shipping_from_the_order_page_is_saved_then_sent_once(shop, sandbox):
     )
     assert response.status_code == 302
     update = PendingUpdate.objects.get(order_id=order["id"])
-    assert (update.state, update.status, update.tracking_number) == (State.QUEUED, 100, "1Z999AA10123456784, JJD0099")
+    assert (update.state, update.status, update.tracking_number) == (
+        State.QUEUED,
+        100,
+        "1Z999AA10123456784, JJD0099",
+    )
     assert sandbox.fulfillment(1202, order["id"])["status"] == 0  # nothing sent yet
     audit = AuditEntry.objects.get(order_id=order["id"])
     assert (audit.user_id, audit.source, audit.old_status, audit.new_status) == ("4711", "single", 0, 100)

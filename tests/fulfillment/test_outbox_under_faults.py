@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -82,7 +81,8 @@ def worker_env(sandbox, **extra):
     if db["ENGINE"].endswith("sqlite3"):
         url = f"sqlite:///{db['NAME']}"
     else:
-        url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        url = f"postgres://{db['USER']}:{db['PASSWORD']}@{host}/{db['NAME']}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -109,9 +109,7 @@ def accepted_count():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_killed_worker_is_restarted_and_finishes_the_job_without_losing_or_repeating(
-    installed, sandbox
-):
+def test_a_killed_worker_is_restarted_and_finishes_the_job_without_losing_or_repeating(installed, sandbox):
     installed(1202)
     opens = sorted(o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0)[:40]
     order_list(company_id=1202, kind="open")
