@@ -2,6 +2,7 @@
 
 import pytest
 
+from fulfillment.models import PendingUpdate
 from oauth.models import Installation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,11 +39,34 @@ def test_launch_install_and_navigate_inside_the_iframe_without_third_party_cooki
     assert flickrocket.calls()["token_exchanges"] == 1
 
     # Several more pages inside the iframe: still the same company and user.
-    for _ in range(3):
-        frame.get_by_role("link", name="Open", exact=True).first.click()
-        frame.get_by_role("heading", name="Open orders").wait_for()
+    for link, heading in [("Shipped", "Shipped"), ("Prices", "Price models"), ("Open", "Open orders")]:
+        frame.locator("nav.app-nav a.nav-link", has_text=link).first.click()
+        frame.get_by_role("heading", name=heading).first.wait_for()
         assert "Shop 1202" in frame.locator("nav.app-nav").inner_text()
+
+    # An htmx POST (CSRF in a header) from the list: the row is swapped in place.
+    row = frame.locator("tr[id^=order-]").first
+    order_id = int(row.get_attribute("id").removeprefix("order-"))
+    row.get_by_placeholder("Tracking no.").fill("BROWSER-1")
+    row.get_by_role("button", name="Ship").click()
+    frame.locator(f"#order-{order_id}", has_text="BROWSER-1").wait_for()
+    screenshot("shipped-inline")
+
+    # A plain form POST from the order page.
+    other = frame.locator("tr[id^=order-]").nth(1).get_attribute("id").removeprefix("order-")
+    frame.locator(f"#order-{other} a", has_text=f"#{other}").click()
+    frame.get_by_role("heading", name=f"Order #{other}").wait_for()
+    frame.locator("#id_tracking_number").fill("BROWSER-2")
+    frame.get_by_role("button", name="Save tracking only").click()
+    frame.get_by_role("heading", name=f"Order #{other}").wait_for()
+    assert "Shop 1202" in frame.locator("nav.app-nav").inner_text()
+    screenshot("order-page-after-post")
+
+    updates = {u.order_id: u for u in PendingUpdate.objects.all()}
+    assert updates[order_id].tracking_number == "BROWSER-1"
+    assert updates[int(other)].tracking_number == "BROWSER-2"
+    assert {(u.company_id, u.user_id) for u in updates.values()} == {(1202, "4711")}
 
     # Nothing the app needs rides in a cookie the browser would keep for localhost in a frame.
     app_cookies = [c for c in page.context.cookies() if c["domain"] in ("localhost", ".localhost")]
-    assert all(c["name"] != "sessionid" and c["name"] != "csrftoken" for c in app_cookies)
+    assert all(c["name"] not in ("sessionid", "csrftoken") for c in app_cookies)
