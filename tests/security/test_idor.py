@@ -28,7 +28,9 @@ def _other_state(sandbox):
     return {
         "orders": sandbox.fulfillments(OTHER),
         "hooks": hooks,
-        "updates": sorted(PendingUpdate.objects.filter(company_id=OTHER).values_list("id", "state", "order_id")),
+        "updates": sorted(
+            PendingUpdate.objects.filter(company_id=OTHER).values_list("id", "state", "order_id")
+        ),
         "imports": sorted(CsvImport.objects.filter(company_id=OTHER).values_list("id", "state")),
     }
 
@@ -84,7 +86,9 @@ def test_ids_in_forms_and_queries_never_reach_another_company(shop, other_shop, 
         assert name not in page.content.decode(), path
         page = shop.post(path, {"ids": [str(other_id)], "company_id": OTHER})
         assert name not in page.content.decode(), path
-    shop.post("fulfillments/bulk/ship", {"ids": [str(other_id)], "confirm": "1", f"tracking_{other_id}": "X1"})
+    shop.post(
+        "fulfillments/bulk/ship", {"ids": [str(other_id)], "confirm": "1", f"tracking_{other_id}": "X1"}
+    )
     shop.post("fulfillments/scan/", {"order_id": str(other_id), "tracking_number": "X2"})
     assert _other_state(sandbox) == before
     assert not PendingUpdate.objects.filter(order_id=other_id, company_id=1202).exists()
