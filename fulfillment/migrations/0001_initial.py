@@ -6,199 +6,429 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CompanyOutbox',
+            name="CompanyOutbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField(unique=True)),
-                ('calls_used', models.FloatField(default=0)),
-                ('calls_size', models.PositiveIntegerField(default=0)),
-                ('observed_at', models.DateTimeField(blank=True, null=True)),
-                ('not_before', models.DateTimeField(blank=True, null=True)),
-                ('scheduled_for', models.DateTimeField(blank=True, null=True)),
-                ('list_version', models.PositiveIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField(unique=True)),
+                ("calls_used", models.FloatField(default=0)),
+                ("calls_size", models.PositiveIntegerField(default=0)),
+                ("observed_at", models.DateTimeField(blank=True, null=True)),
+                ("not_before", models.DateTimeField(blank=True, null=True)),
+                ("scheduled_for", models.DateTimeField(blank=True, null=True)),
+                ("list_version", models.PositiveIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PriceListCache',
+            name="PriceListCache",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField(unique=True)),
-                ('models_json', models.JSONField(default=list)),
-                ('fetched_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField(unique=True)),
+                ("models_json", models.JSONField(default=list)),
+                ("fetched_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='CsvImport',
+            name="CsvImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('user_id', models.CharField(blank=True, max_length=200)),
-                ('filename', models.CharField(blank=True, max_length=255)),
-                ('state', models.CharField(choices=[('preview', 'Preview'), ('applying', 'Applying'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='preview', max_length=20)),
-                ('ship', models.BooleanField(default=True)),
-                ('total_rows', models.PositiveIntegerField(default=0)),
-                ('ready_rows', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                ("user_id", models.CharField(blank=True, max_length=200)),
+                ("filename", models.CharField(blank=True, max_length=255)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("preview", "Preview"),
+                            ("applying", "Applying"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="preview",
+                        max_length=20,
+                    ),
+                ),
+                ("ship", models.BooleanField(default=True)),
+                ("total_rows", models.PositiveIntegerField(default=0)),
+                ("ready_rows", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['company_id', '-created_at'], name='fulfillment_company_ba962c_idx')],
+                "indexes": [
+                    models.Index(fields=["company_id", "-created_at"], name="fulfillment_company_ba962c_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ListCache',
+            name="ListCache",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('kind', models.CharField(choices=[('open', 'Open'), ('shipped', 'Shipped'), ('all', 'All')], max_length=10)),
-                ('params', models.CharField(blank=True, default='', max_length=100)),
-                ('payload', models.JSONField(default=list)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('fetched_at', models.DateTimeField()),
-                ('version', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("open", "Open"), ("shipped", "Shipped"), ("all", "All")], max_length=10
+                    ),
+                ),
+                ("params", models.CharField(blank=True, default="", max_length=100)),
+                ("payload", models.JSONField(default=list)),
+                ("count", models.PositiveIntegerField(default=0)),
+                ("fetched_at", models.DateTimeField()),
+                ("version", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('company_id', 'kind', 'params'), name='one_cache_per_list')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("company_id", "kind", "params"), name="one_cache_per_list"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PendingUpdate',
+            name="PendingUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('order_id', models.BigIntegerField()),
-                ('tracking_number', models.CharField(blank=True, max_length=64, null=True)),
-                ('status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('previous_tracking_number', models.CharField(blank=True, max_length=200)),
-                ('previous_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('source', models.CharField(choices=[('single', 'Order page'), ('inline', 'List'), ('scan', 'Scan'), ('bulk', 'Bulk'), ('csv', 'CSV import'), ('retry', 'Retry')], max_length=20)),
-                ('user_id', models.CharField(blank=True, max_length=200)),
-                ('state', models.CharField(choices=[('queued', 'Pending'), ('sending', 'Sending'), ('accepted', 'Accepted'), ('refused', 'Refused'), ('superseded', 'Replaced')], default='queued', max_length=20)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('idempotency_key', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('csv_import', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='updates', to='fulfillment.csvimport')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                ("order_id", models.BigIntegerField()),
+                ("tracking_number", models.CharField(blank=True, max_length=64, null=True)),
+                ("status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("previous_tracking_number", models.CharField(blank=True, max_length=200)),
+                ("previous_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("single", "Order page"),
+                            ("inline", "List"),
+                            ("scan", "Scan"),
+                            ("bulk", "Bulk"),
+                            ("csv", "CSV import"),
+                            ("retry", "Retry"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("user_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Pending"),
+                            ("sending", "Sending"),
+                            ("accepted", "Accepted"),
+                            ("refused", "Refused"),
+                            ("superseded", "Replaced"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("idempotency_key", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "csv_import",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="updates",
+                        to="fulfillment.csvimport",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CsvImportRow',
+            name="CsvImportRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line', models.PositiveIntegerField()),
-                ('raw_order_id', models.CharField(blank=True, max_length=100)),
-                ('order_id', models.BigIntegerField(blank=True, null=True)),
-                ('tracking_number', models.CharField(blank=True, max_length=200)),
-                ('verdict', models.CharField(choices=[('ready', 'Ready'), ('unknown', 'Unknown order'), ('shipped', 'Already shipped'), ('invalid', 'Invalid'), ('duplicate', 'Duplicate')], max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('csv_import', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='fulfillment.csvimport')),
-                ('update', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='fulfillment.pendingupdate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line", models.PositiveIntegerField()),
+                ("raw_order_id", models.CharField(blank=True, max_length=100)),
+                ("order_id", models.BigIntegerField(blank=True, null=True)),
+                ("tracking_number", models.CharField(blank=True, max_length=200)),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("ready", "Ready"),
+                            ("unknown", "Unknown order"),
+                            ("shipped", "Already shipped"),
+                            ("invalid", "Invalid"),
+                            ("duplicate", "Duplicate"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "csv_import",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rows",
+                        to="fulfillment.csvimport",
+                    ),
+                ),
+                (
+                    "update",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="fulfillment.pendingupdate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['line'],
+                "ordering": ["line"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('order_id', models.BigIntegerField()),
-                ('user_id', models.CharField(blank=True, max_length=200)),
-                ('source', models.CharField(choices=[('single', 'Order page'), ('inline', 'List'), ('scan', 'Scan'), ('bulk', 'Bulk'), ('csv', 'CSV import'), ('retry', 'Retry')], max_length=20)),
-                ('old_tracking_number', models.CharField(blank=True, max_length=200)),
-                ('new_tracking_number', models.CharField(blank=True, max_length=64, null=True)),
-                ('old_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('new_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('update', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit', to='fulfillment.pendingupdate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                ("order_id", models.BigIntegerField()),
+                ("user_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("single", "Order page"),
+                            ("inline", "List"),
+                            ("scan", "Scan"),
+                            ("bulk", "Bulk"),
+                            ("csv", "CSV import"),
+                            ("retry", "Retry"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("old_tracking_number", models.CharField(blank=True, max_length=200)),
+                ("new_tracking_number", models.CharField(blank=True, max_length=64, null=True)),
+                ("old_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("new_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "update",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit",
+                        to="fulfillment.pendingupdate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='UpdateEvent',
+            name="UpdateEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('accepted', 'Accepted by FlickRocket'), ('refused', 'Refused by FlickRocket'), ('waiting', 'Waiting to retry'), ('superseded', 'Replaced by a newer change'), ('retried', 'Retry requested'), ('resumed', 'Resumed after an interrupted send')], max_length=20)),
-                ('detail', models.CharField(blank=True, max_length=500)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('update', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='fulfillment.pendingupdate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sent", "Sent"),
+                            ("accepted", "Accepted by FlickRocket"),
+                            ("refused", "Refused by FlickRocket"),
+                            ("waiting", "Waiting to retry"),
+                            ("superseded", "Replaced by a newer change"),
+                            ("retried", "Retry requested"),
+                            ("resumed", "Resumed after an interrupted send"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=500)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "update",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="fulfillment.pendingupdate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('topic', models.CharField(max_length=64)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('dedupe_key', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('signature_ok', models.BooleanField(default=True)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('pending', 'Waiting to be processed'), ('acted', 'Acted on'), ('recorded', 'Recorded'), ('not_installed', 'Recorded (app not installed)'), ('failed', 'Failed'), ('refused', 'Refused')], default='pending', max_length=20)),
-                ('action', models.CharField(blank=True, max_length=300)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                ("topic", models.CharField(max_length=64)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("dedupe_key", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("signature_ok", models.BooleanField(default=True)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be processed"),
+                            ("acted", "Acted on"),
+                            ("recorded", "Recorded"),
+                            ("not_installed", "Recorded (app not installed)"),
+                            ("failed", "Failed"),
+                            ("refused", "Refused"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("action", models.CharField(blank=True, max_length=300)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'indexes': [models.Index(fields=['company_id', '-received_at'], name='delivery_company_recent'), models.Index(fields=['received_at'], name='delivery_received'), models.Index(condition=models.Q(('processed_at__isnull', True)), fields=['received_at'], name='delivery_unprocessed')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('signature_ok', False), ('dedupe_key__isnull', False), _connector='OR'), name='verified_delivery_has_dedupe_key'), models.CheckConstraint(condition=models.Q(('signature_ok', True), models.Q(('outcome', 'refused'), ('processed_at__isnull', False)), _connector='OR'), name='refused_delivery_is_final')],
+                "indexes": [
+                    models.Index(fields=["company_id", "-received_at"], name="delivery_company_recent"),
+                    models.Index(fields=["received_at"], name="delivery_received"),
+                    models.Index(
+                        condition=models.Q(("processed_at__isnull", True)),
+                        fields=["received_at"],
+                        name="delivery_unprocessed",
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("signature_ok", False), ("dedupe_key__isnull", False), _connector="OR"
+                        ),
+                        name="verified_delivery_has_dedupe_key",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("signature_ok", True),
+                            models.Q(("outcome", "refused"), ("processed_at__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="refused_delivery_is_final",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='pendingupdate',
-            index=models.Index(fields=['company_id', 'state', 'next_attempt_at'], name='fulfillment_company_687037_idx'),
+            model_name="pendingupdate",
+            index=models.Index(
+                fields=["company_id", "state", "next_attempt_at"], name="fulfillment_company_687037_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='pendingupdate',
-            index=models.Index(fields=['company_id', 'order_id', '-id'], name='fulfillment_company_c227cd_idx'),
+            model_name="pendingupdate",
+            index=models.Index(
+                fields=["company_id", "order_id", "-id"], name="fulfillment_company_c227cd_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pendingupdate',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'queued')), fields=('company_id', 'order_id'), name='one_queued_update_per_order'),
+            model_name="pendingupdate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "queued")),
+                fields=("company_id", "order_id"),
+                name="one_queued_update_per_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pendingupdate',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'sending')), fields=('company_id', 'order_id'), name='one_sending_update_per_order'),
+            model_name="pendingupdate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "sending")),
+                fields=("company_id", "order_id"),
+                name="one_sending_update_per_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pendingupdate',
-            constraint=models.CheckConstraint(condition=models.Q(('tracking_number__isnull', False), ('status__isnull', False), _connector='OR'), name='update_changes_something'),
+            model_name="pendingupdate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("tracking_number__isnull", False), ("status__isnull", False), _connector="OR"
+                ),
+                name="update_changes_something",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pendingupdate',
-            constraint=models.CheckConstraint(condition=models.Q(('status__isnull', True), ('status__in', [0, 100]), _connector='OR'), name='update_status_is_known'),
+            model_name="pendingupdate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__isnull", True), ("status__in", [0, 100]), _connector="OR"),
+                name="update_status_is_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='csvimportrow',
-            constraint=models.UniqueConstraint(fields=('csv_import', 'line'), name='csv_row_line_unique'),
+            model_name="csvimportrow",
+            constraint=models.UniqueConstraint(fields=("csv_import", "line"), name="csv_row_line_unique"),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['company_id', '-at'], name='fulfillment_company_762bb1_idx'),
+            model_name="auditentry",
+            index=models.Index(fields=["company_id", "-at"], name="fulfillment_company_762bb1_idx"),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['company_id', 'order_id'], name='fulfillment_company_c363a6_idx'),
+            model_name="auditentry",
+            index=models.Index(fields=["company_id", "order_id"], name="fulfillment_company_c363a6_idx"),
         ),
     ]

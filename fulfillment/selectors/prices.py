@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from frapp.spreadsheets import csv_safe_row
 from oauth.client import PriceModel
 
 from .webhooks import platform_time
@@ -246,11 +247,4 @@ _AMOUNT_COLUMN = CSV_HEADER.index("amount")  # our own number; "-5.00" must stay
 
 def _csv_row(cells: list) -> list:
     # Every text cell may carry the shop's (or an unknown currency's) text, not only the name.
-    return [
-        _csv_safe(v) if isinstance(v, str) and i != _AMOUNT_COLUMN else v for i, v in enumerate(cells)
-    ]
-
-
-def _csv_safe(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; names come from the shop."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return csv_safe_row(cells, numeric_columns=frozenset({_AMOUNT_COLUMN}))

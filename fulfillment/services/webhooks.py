@@ -184,6 +184,17 @@ def _on_app_uninstalled(delivery: WebhookDelivery) -> Action:
             WebhookDelivery.Outcome.RECORDED,
             "Ignored: the app was installed again after this notice was sent.",
         )
+    # CONTRACT.md §4's signature has no separators, so a captured body can be re-split to name
+    # another company; act only once FlickRocket itself confirms the grant is gone.
+    try:
+        fr.FlickRocketClient(delivery.company_id).token_info()
+    except (fr.NeedsReinstall, fr.NotInstalled):
+        pass
+    else:
+        return Action(
+            WebhookDelivery.Outcome.RECORDED,
+            "Ignored: FlickRocket still accepts the app's permission for this shop.",
+        )
     oauth_services.disconnect(company_id=delivery.company_id, reason="app/uninstalled webhook")
     return Action(
         WebhookDelivery.Outcome.ACTED,
@@ -343,9 +354,11 @@ def prune_deliveries(*, older_than_days: int | None = None) -> int:
     days = settings.WEBHOOK_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = timezone.now() - timedelta(days=days)
     # Unprocessed deliveries stay whatever their age: pruning must never lose work.
-    deleted, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).exclude(
-        signature_ok=True, processed_at__isnull=True
-    ).delete()
+    deleted, _ = (
+        WebhookDelivery.objects.filter(received_at__lt=cutoff)
+        .exclude(signature_ok=True, processed_at__isnull=True)
+        .delete()
+    )
     return deleted
 
 

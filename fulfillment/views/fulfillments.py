@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frapp.errors import AppError
+from frapp.spreadsheets import csv_safe_row
 from oauth import client as fr
 from oauth.decorators import embedded_view
 
@@ -133,11 +134,11 @@ def _export_csv(rows, kind: str):
             items = "; ".join(
                 f"{i.quantity} x {i.title}" + (f" ({i.version})" if i.version else "") for i in o.line_items
             )
-            yield writer.writerow([
+            yield writer.writerow(csv_safe_row([
                 o.id, o.created_at, "shipped" if row.is_shipped else "open", a.name, a.address1,
                 a.address2, a.zip, a.city, a.province, a.country_code, a.country_name, a.phone,
                 items, o.total_grams, o.shipping_model, row.tracking_number, row.write_state,
-            ])  # fmt: skip
+            ]))  # fmt: skip
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
@@ -247,7 +248,7 @@ def retry_update(request, update_id: int):
         )
     except AppError as exc:
         messages.error(request, exc.message)
-        return redirect(request.POST.get("next") or reverse("fulfillment:updates"))
+        return redirect(_safe_next(request) or reverse("fulfillment:updates"))
     messages.success(request, f"Order {update.order_id}: the change is being sent again.")
     return redirect(_safe_next(request) or reverse("fulfillment:detail", args=[update.order_id]))
 
@@ -466,7 +467,9 @@ def csv_import_result(request, import_id: int):
             if row.update is not None:
                 result = row.update.get_state_display()
                 detail = row.update.last_error
-            yield writer.writerow([row.line, row.raw_order_id, row.tracking_number, result, detail])
+            yield writer.writerow(
+                csv_safe_row([row.line, row.raw_order_id, row.tracking_number, result, detail])
+            )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-result.csv"'

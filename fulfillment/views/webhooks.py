@@ -168,9 +168,7 @@ def reactivate_subscription(request, webhook_id):
     except fr.FlickRocketError as exc:
         messages.error(request, f"The subscription is still switched off: {exc}")
     else:
-        messages.success(
-            request, f"{hook.topic} is switched on again; FlickRocket resumes sending events."
-        )
+        messages.success(request, f"{hook.topic} is switched on again; FlickRocket resumes sending events.")
     return redirect("fulfillment:subscriptions")
 
 

@@ -32,7 +32,8 @@ def queued_ids() -> list[int]:
     ]
 
 
-def test_app_uninstalled_deletes_tokens_and_next_launch_shows_the_install_page(shop):
+def test_app_uninstalled_deletes_tokens_and_next_launch_shows_the_install_page(shop, flickrocket):
+    flickrocket.revoke(1202)  # the owner removed the app in FlickRocket
     delivery = store(webhook_body(1202, "app/uninstalled", {"type": "app", "id": "fr-fulfillment"}))
 
     assert process_delivery(delivery_id=delivery.id) == "acted"
@@ -144,9 +145,7 @@ def test_delivery_of_a_killed_worker_is_resumed_when_its_claim_runs_out(db):
     assert delivery.outcome == "acted" and delivery.attempts == 2
 
 
-def test_platform_outage_while_acting_leaves_the_delivery_waiting_for_a_retry(
-    installed, flickrocket
-):
+def test_platform_outage_while_acting_leaves_the_delivery_waiting_for_a_retry(installed, flickrocket):
     installed(1202, scope="orders,products,webhooks")
     Installation.objects.filter(company_id=1202).update(scopes="orders")
     delivery = store(webhook_body(1202, "app/update", {"type": "app", "id": "fr-fulfillment"}))

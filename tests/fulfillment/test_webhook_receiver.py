@@ -24,9 +24,7 @@ def verified():
     return WebhookDelivery.objects.filter(signature_ok=True)
 
 
-def test_valid_delivery_is_stored_and_queued_and_answered_at_once(
-    client, django_capture_on_commit_callbacks
-):
+def test_valid_delivery_is_stored_and_queued_and_answered_at_once(client, django_capture_on_commit_callbacks):
     body = webhook_body(1202, "order/create", {"type": "order", "id": "267300"})
     with django_capture_on_commit_callbacks(execute=True):
         response = deliver_webhook(client, body)
@@ -40,9 +38,7 @@ def test_valid_delivery_is_stored_and_queued_and_answered_at_once(
     assert DBTaskResult.objects.filter(args_kwargs__args=[delivery.id]).count() == 1
 
 
-def test_wrong_signature_is_refused_with_401_and_never_acted_on(
-    client, django_capture_on_commit_callbacks
-):
+def test_wrong_signature_is_refused_with_401_and_never_acted_on(client, django_capture_on_commit_callbacks):
     body = webhook_body(1202, "app/uninstalled", {"type": "app", "id": "fr-fulfillment"})
     body["hash"] = "0" * 64
     with django_capture_on_commit_callbacks(execute=True):
@@ -127,9 +123,7 @@ def test_receiver_only_accepts_post(client):
     assert client.get("/webhooks/flickrocket").status_code == 405
 
 
-def test_duplicate_delivery_is_acknowledged_and_acted_on_once(
-    client, django_capture_on_commit_callbacks
-):
+def test_duplicate_delivery_is_acknowledged_and_acted_on_once(client, django_capture_on_commit_callbacks):
     make_installation(1202)
     body = webhook_body(1202, "order/create", {"type": "order", "id": "267301"})
     with django_capture_on_commit_callbacks(execute=True):

@@ -34,18 +34,7 @@ def _off_site(location: str, allowed_origins: set[str]) -> bool:
     return f"{parts.scheme}://{parts.netloc}" not in allowed_origins
 
 
-# The one route known to pass next= through unchecked (see the report, finding F2).
-KNOWN_OPEN = {"fulfillments/updates/<int:update_id>/retry"}
-
-
-@pytest.mark.parametrize(
-    "route",
-    [
-        pytest.param(r, marks=pytest.mark.xfail(strict=True, reason="F2: retry_update redirects to next"))
-        if r in KNOWN_OPEN else r
-        for r, _ in app_patterns()
-    ],
-)
+@pytest.mark.parametrize("route", [r for r, _ in app_patterns()])
 def test_no_route_redirects_off_site(route, shop, flickrocket, settings):
     pattern = dict(app_patterns())[route]
     url = fill(route, dict.fromkeys(int_params(pattern), 999999))

@@ -3,9 +3,12 @@
 import json
 
 import pytest
+from django.conf import settings
 
 from fulfillment.models import WebhookDelivery
+from fulfillment.services.webhooks import process_delivery
 from oauth.models import Installation
+from oauth.signing import webhook_is_valid
 from tests.factories import deliver_webhook, make_installation, webhook_body
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +40,18 @@ def test_delivery_signed_with_another_secret_is_refused(client):
         lambda b: b.update(hash=None),
         lambda b: b.update(hash=["x"]),
     ],
-    ids=["company", "topic", "data", "extra key", "key removed", "hash changed", "hash empty",
-         "hash missing", "hash null", "hash not text"],  # fmt: skip
+    ids=[
+        "company",
+        "topic",
+        "data",
+        "extra key",
+        "key removed",
+        "hash changed",
+        "hash empty",
+        "hash missing",
+        "hash null",
+        "hash not text",
+    ],  # fmt: skip
 )
 def test_tampered_delivery_is_refused(change, client):
     body = webhook_body(1202, "order/create")
@@ -65,19 +78,20 @@ def test_replayed_delivery_is_stored_and_acted_on_once(client):
     assert _acted_rows().count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3: CONTRACT §4 marks no key/value boundaries, so a captured body can be re-split "
-    "into another company id; not fixable in the app without a contract decision",
-)
-def test_a_signed_body_cannot_be_re_split_into_another_company(client):
-    make_installation(12)
+def test_a_re_split_or_replayed_uninstall_notice_cannot_remove_a_working_shop(client, installed):
+    """CONTRACT.md §4 joins keys and values with nothing between them, so a captured body can be
+    re-split to name another company (1202's notice becomes one for company 12) and still verify.
+    The app therefore disconnects only once FlickRocket confirms the grant is gone."""
     legit = webhook_body(1202, "app/uninstalled", {"type": "app", "id": "1"})
-    # Same concatenation "company_id1202producershopscopeapp/uninstalled...", other meaning.
     forged = {"company_id": 12, "02producershop": "", "scope": "app/uninstalled",
               "data": {"type": "app", "id": "1"}, "hash": legit["hash"]}  # fmt: skip
-    response = deliver_webhook(client, forged)
-    assert response.status_code == 401
+    assert webhook_is_valid(secret=settings.FLICKROCKET_CLIENT_SECRET, body=forged)
+
+    installed(1202)  # a working grant at FlickRocket (the sandbox)
+    assert deliver_webhook(client, legit).status_code == 200
+    delivery = WebhookDelivery.objects.get(company_id=1202)
+    assert process_delivery(delivery_id=delivery.id) == "recorded"
+    assert Installation.objects.get(company_id=1202).is_usable
 
 
 def test_oversized_body_is_refused_before_it_is_read(client, settings):
@@ -94,11 +108,30 @@ def test_oversized_body_is_refused_before_it_is_read(client, settings):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"not json", b"[1, 2]", b'"text"', b"null", b"\xff\xfe\x00", b"[" * 60000,
-     b'{"a":' * 20000 + b"1" + b"}" * 20000, b'{"hash": "' + b"a" * 64 + b'", "company_id": "x"}',
-     b'{"company_id": 1202, "scope": "order/create", "hash": 5}'],  # fmt: skip
-    ids=["empty", "not json", "array", "string", "null", "not utf-8", "deep array", "deep object",
-         "bad company", "numeric hash"],  # fmt: skip
+    [
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b'"text"',
+        b"null",
+        b"\xff\xfe\x00",
+        b"[" * 60000,
+        b'{"a":' * 20000 + b"1" + b"}" * 20000,
+        b'{"hash": "' + b"a" * 64 + b'", "company_id": "x"}',
+        b'{"company_id": 1202, "scope": "order/create", "hash": 5}',
+    ],  # fmt: skip
+    ids=[
+        "empty",
+        "not json",
+        "array",
+        "string",
+        "null",
+        "not utf-8",
+        "deep array",
+        "deep object",
+        "bad company",
+        "numeric hash",
+    ],  # fmt: skip
 )
 def test_malformed_bodies_get_a_4xx_not_a_500(raw, client):
     response = client.post("/webhooks/flickrocket", data=raw, content_type="application/json")
