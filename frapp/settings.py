@@ -65,6 +65,7 @@ FULFILLMENT_OUTBOX_MAX_PACE_WAIT = env.float("FULFILLMENT_OUTBOX_MAX_PACE_WAIT",
 # The platform does not publish its leak rate; the call-limit header corrects this guess.
 FULFILLMENT_ASSUMED_LEAK_RATE = env.float("FULFILLMENT_ASSUMED_LEAK_RATE", default=2.0)
 FULFILLMENT_STUCK_SECONDS = env.int("FULFILLMENT_STUCK_SECONDS", default=300)
+PRICE_CACHE_SECONDS = env.int("PRICE_CACHE_SECONDS", default=120)
 
 APP_SESSION_IDLE_SECONDS = env.int("APP_SESSION_IDLE_SECONDS", default=30 * 60)
 OAUTH_STATE_MAX_AGE = env.int("OAUTH_STATE_MAX_AGE", default=10 * 60)

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 def cache_seconds() -> int:
-    return getattr(settings, "PRICE_CACHE_SECONDS", 120)
+    return settings.PRICE_CACHE_SECONDS
 
 
 @dataclass(frozen=True)
