@@ -7,6 +7,8 @@ timeouts; a list fetched within the last few seconds is reused so paging and sor
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
@@ -156,7 +158,7 @@ def order_list(
     """
     params = _range_key(created_at_min, created_at_max) if kind == ListCache.Kind.ALL else ""
     version = list_version(company_id=company_id)
-    cache = ListCache.objects.filter(company_id=company_id, kind=kind, params=params).first()
+    cache = ListCache.objects.filter(company_id=company_id, kind=kind, params=params).defer("payload").first()
     fresh_after = timezone.now() - timedelta(seconds=_fresh_seconds())
     problem = ""
     if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
@@ -170,7 +172,8 @@ def order_list(
             cache = services.remember_list(
                 company_id=company_id, kind=kind, params=params, orders=orders, version=version
             )
-    orders = [fr.Fulfillment.from_api(item) for item in cache.payload]
+            _remember_parsed(cache, orders)
+    orders = _parsed_orders(cache)
     rows = overlay(company_id=company_id, orders=orders, since=cache.fetched_at)
     if kind == ListCache.Kind.OPEN:
         rows = [row for row in rows if not (row.is_shipped and row.write_state == "accepted")]
@@ -185,6 +188,36 @@ def order_list(
         kind=kind, rows=rows, fetched_at=cache.fetched_at, problem=problem, version=version,
         countries=countries, shipping_models=models,
     )  # fmt: skip
+
+
+# Decoding a stored list of thousands of orders costs more than everything else a page does,
+# so each process keeps the last few decoded lists, keyed by the cache row's exact revision.
+_PARSED_LIMIT = 8
+_parsed: OrderedDict[tuple, list[fr.Fulfillment]] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
+def _parsed_key(cache: ListCache) -> tuple:
+    return (cache.pk, cache.fetched_at, cache.version)
+
+
+def _remember_parsed(cache: ListCache, orders: list[fr.Fulfillment]) -> None:
+    with _parsed_lock:
+        _parsed[_parsed_key(cache)] = orders
+        _parsed.move_to_end(_parsed_key(cache))
+        while len(_parsed) > _PARSED_LIMIT:
+            _parsed.popitem(last=False)
+
+
+def _parsed_orders(cache: ListCache) -> list[fr.Fulfillment]:
+    with _parsed_lock:
+        hit = _parsed.get(_parsed_key(cache))
+    if hit is not None:
+        return hit
+    payload = ListCache.objects.values_list("payload", flat=True).get(pk=cache.pk)
+    orders = [fr.Fulfillment.from_api(item) for item in payload]
+    _remember_parsed(cache, orders)
+    return orders
 
 
 def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillment]:
