@@ -111,9 +111,12 @@ def bench_csv(sandbox):
     sandbox.clear_calls()
     seconds, runs = drain("csv")
     figures = verify(sandbox, {i: f"CSV{i}" for i in opens}, before)
+    leak = sandbox.state()["settings"]["leak_rate"]
+    bound = max(0.0, (figures["puts"] - sandbox.state()["settings"]["bucket_size"]) / leak)
     print(
         f"500-row CSV, 30% write errors: preview {preview:.2f}s, confirm {confirm:.2f}s, "
-        f"sent in {seconds:.1f}s over {runs} sender runs"
+        f"sent in {seconds:.1f}s over {runs} sender runs; the bucket alone needs {bound:.1f}s "
+        f"for those {figures['puts']} PUTs at {leak}/s (ratio {seconds / bound if bound else 0:.3f})"
     )
     print("   ", figures)
 
@@ -129,9 +132,12 @@ def bench_paced(sandbox):
     services.mark_many_shipped(company_id=COMPANY, user_id="bench", orders=wanted)
     seconds, runs = drain("paced")
     figures = verify(sandbox, wanted, before)
+    bound = (len(wanted) - 40) / 20.0  # the bucket's own lower bound: 40 at once, then 20/s
     print(
         f"1,000 updates, bucket 40 leaking 20/s: {seconds:.1f}s "
-        f"({len(wanted) / seconds:.1f} updates/s) over {runs} sender runs"
+        f"({len(wanted) / seconds:.1f} updates/s) over {runs} sender runs; "
+        f"lower bound {bound:.1f}s, ratio {seconds / bound:.3f}; "
+        f"lost or sent twice: {figures['wrong'] + figures['sent_again_after_accepted']}"
     )
     print("   ", figures)
 

@@ -23,6 +23,7 @@ def main() -> None:
         session.get(app.url + session.app_prefix + "/fulfillments/", timeout=60)  # first token
         pages = {
             "open list": "/fulfillments/",
+            "open, fetch": "/fulfillments/?refresh=1",
             "order page": f"/fulfillments/{order_id}/",
             "price list": "/prices/",
         }

@@ -170,8 +170,7 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
 
     good = {json.loads(i["raw"])["hash"]: i for i, _, _, _ in results if i["kind"] == "good"}
     expected_keys = {
-        dedupe_key({k: v for k, v in json.loads(i["raw"]).items() if k != "hash"})
-        for i in good.values()
+        dedupe_key({k: v for k, v in json.loads(i["raw"]).items() if k != "hash"}) for i in good.values()
     }
     stored = WebhookDelivery.objects.filter(signature_ok=True)
     stored_keys = set(stored.values_list("dedupe_key", flat=True))
