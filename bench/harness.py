@@ -125,7 +125,7 @@ class App:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused or slow while it boots
                 time.sleep(0.05)
         raise RuntimeError("gunicorn did not start")
 

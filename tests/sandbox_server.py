@@ -81,7 +81,7 @@ class SandboxServer:
             try:
                 if self.http.get(self.url + "/_control/state", timeout=1).ok:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused or slow while it boots
                 pass
             time.sleep(0.05)
         self.stop()
