@@ -212,6 +212,9 @@ class Store:
         self.cond.notify_all()  # a new time_scale may move the next delivery
 
     def clear_calls(self):
+        # A call still in flight (a timeout fault sleeping) belongs to the log that was current
+        # when it started; the generation keeps it out of the fresh one.
+        self.log_generation = getattr(self, "log_generation", 0) + 1
         self.calls: deque = deque(maxlen=CALL_LOG_MAX)
         self.token_exchanges = 0
         self.token_exchange_attempts = 0
@@ -370,7 +373,9 @@ class Store:
 
     # ----------------------------------------------------------------- call log
 
-    def log_call(self, method, path, endpoint, company_id, status, fault=None, ms=None):
+    def log_call(self, method, path, endpoint, company_id, status, fault=None, ms=None, generation=None):
+        if generation is not None and generation != self.log_generation:
+            return
         self.calls.append(
             {
                 "t": time.time(),

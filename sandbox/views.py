@@ -90,6 +90,7 @@ def api_endpoint(scope: str | None, methods=("GET",)):
 
 def api_call(request, view, scope, methods, kwargs):
     started = time.monotonic()
+    generation = STORE.log_generation
     endpoint = endpoint_name(request)
     company_id, fault, limit_header = None, None, None
     with STORE.lock:
@@ -109,6 +110,7 @@ def api_call(request, view, scope, methods, kwargs):
                 response.status_code,
                 fault,
                 int((time.monotonic() - started) * 1000),
+                generation,
             )
         return response
 
