@@ -33,6 +33,7 @@ def process_env(**extra) -> dict:
         FLICKROCKET_AUTH_BASE=settings.FLICKROCKET_AUTH_BASE,
         FLICKROCKET_API_BASE=settings.FLICKROCKET_API_BASE,
         FLICKROCKET_ADMIN_ORIGIN=settings.FLICKROCKET_ADMIN_ORIGIN,
+        FLICKROCKET_APP_ADMIN_URL=settings.FLICKROCKET_APP_ADMIN_URL,
         FLICKROCKET_CLIENT_ID=settings.FLICKROCKET_CLIENT_ID,
         FLICKROCKET_CLIENT_SECRET=settings.FLICKROCKET_CLIENT_SECRET,
         TOKEN_ENCRYPTION_KEYS=",".join(settings.TOKEN_ENCRYPTION_KEYS),
@@ -76,13 +77,17 @@ class AppServer:
             cwd=ROOT, env=process_env(APP_BASE_URL=self.url, **self.env),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        for _ in range(300):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                requests.get(self.url + "/healthz", timeout=1)
+                requests.get(self.url + "/healthz", timeout=(1, 5))
                 return self
-            except requests.ConnectionError:
+            # A worker still booting can accept the connection and answer late.
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.05)
-        raise RuntimeError("gunicorn did not start: " + self.process.stderr.read())
+        self.process.terminate()  # before reading stderr, which ends only when it exits
+        _, err = self.process.communicate(timeout=20)
+        raise RuntimeError("gunicorn did not start: " + err)
 
     def __exit__(self, *exc):
         self.process.terminate()

@@ -23,7 +23,7 @@ from ..forms.fulfillments import (
     ShipForm,
     new_form_key,
 )
-from ..models import CsvImportRow, ListCache
+from ..models import CsvImport, CsvImportRow, ListCache
 from ..models.fulfillments import Source
 from ..selectors import fulfillments as selectors
 from ..services import fulfillments as services
@@ -428,9 +428,13 @@ def csv_import(request, import_id: int):
 @embedded_view
 def csv_import_progress(request, import_id: int):
     job = _import_or_404(request, import_id)
-    return render(request, "fulfillment/_import_progress.html", {
+    response = render(request, "fulfillment/_import_progress.html", {
         "job": job, "progress": selectors.csv_progress(job=job),
     })  # fmt: skip
+    if _is_htmx(request) and job.state != CsvImport.State.APPLYING:
+        # The polling ends here; reload once so each row's "Sent" column matches the bar.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_POST

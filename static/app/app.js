@@ -52,4 +52,13 @@
   });
 
   document.addEventListener("DOMContentLoaded", updateSelectedCount);
+
+  // Browsers ignore autofocus inside a cross-site iframe, which is where FlickRocket shows us;
+  // the scan bench needs the cursor in the next box so a barcode scanner can keep going.
+  document.addEventListener("DOMContentLoaded", function () {
+    var field = document.querySelector("[autofocus]");
+    if (field && (!document.activeElement || document.activeElement === document.body)) {
+      field.focus();
+    }
+  });
 })();

@@ -71,6 +71,22 @@ def test_confirm_applies_ready_rows_in_the_background_with_progress_and_a_result
     assert "Unknown order" in lines[-1]
 
 
+def test_the_progress_poll_reloads_the_page_once_when_the_import_is_done(shop, sandbox):
+    opens = [o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0][:2]
+    upload(shop, "".join(f"{order_id},DONE-{order_id}\n" for order_id in opens))
+    job = CsvImport.objects.get()
+    shop.post(f"fulfillments/import/{job.pk}/confirm", {})
+    polling = shop.get(f"fulfillments/import/{job.pk}/progress", headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in polling
+
+    send_pending_updates(company_id=1202)
+    finished = shop.get(f"fulfillments/import/{job.pk}/progress", headers={"HX-Request": "true"})
+    # The rows below the bar still say "Pending" until the page is loaded again.
+    assert finished["HX-Refresh"] == "true"
+    page = shop.get(f"fulfillments/import/{job.pk}/").content.decode()
+    assert page.count("Accepted") == 2 and "Pending" not in page
+
+
 def test_tracking_only_import_leaves_the_status_alone(shop, sandbox):
     shipped = [o for o in sandbox.fulfillments(1202) if o["status"] == 100][0]
     upload(shop, f"{shipped['id']},FIXED-1", ship=False)
