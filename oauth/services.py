@@ -43,6 +43,9 @@ def open_app_session(*, company_id: int, user_id: str) -> str:
     store["company_id"] = int(company_id)
     store["user_id"] = str(user_id)
     store["touched"] = int(timezone.now().timestamp())
+    # The first list after a launch is read from FlickRocket, not from our short cache: an
+    # owner who just removed and reopened the app must not see a list the app may no longer read.
+    store["fresh_launch"] = True
     store.set_expiry(settings.APP_SESSION_IDLE_SECONDS)
     store.create()
     return store.session_key
@@ -109,9 +112,10 @@ def complete_install(
                 "This answer is for a different shop than the one that started the install.",
                 kind="cross_company",
             )
-        elif flow.company_id is None and Installation.objects.filter(
-            company_id=company, status=Installation.Status.INSTALLED
-        ).exists():
+        elif (
+            flow.company_id is None
+            and Installation.objects.filter(company_id=company, status=Installation.Status.INSTALLED).exists()
+        ):
             # An App Store start is bound to no shop and FlickRocket's companyid is not signed:
             # anyone could start one and name any shop. It must never replace (and so destroy)
             # a working install's refresh token; the shop reconnects from its own launch.

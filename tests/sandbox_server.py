@@ -110,9 +110,14 @@ class SandboxServer:
     def control(self, path: str, json=None, method: str | None = None, **params):
         """Call ``/_control/<path>``: POST when a body is given, else GET."""
         method = method or ("POST" if json is not None else "GET")
-        response = self.http.request(
-            method, f"{self.url}/_control/{path.lstrip('/')}", json=json, params=params, timeout=30
-        )
+        url = f"{self.url}/_control/{path.lstrip('/')}"
+        try:
+            response = self.http.request(method, url, json=json, params=params, timeout=30)
+        except requests.ConnectionError:
+            # gunicorn closes idle keep-alive connections; a pooled one can be dead on reuse.
+            # Control calls are safe to repeat, so try once more on a fresh connection.
+            self.http.close()
+            response = self.http.request(method, url, json=json, params=params, timeout=30)
         if response.status_code != 200:
             raise SandboxError(f"{method} /_control/{path}: {response.status_code} {response.text}")
         return response.json()

@@ -39,6 +39,8 @@ def process_env(**extra) -> dict:
         TOKEN_ENCRYPTION_KEYS=",".join(settings.TOKEN_ENCRYPTION_KEYS),
         PYTHONPATH=str(ROOT),
     )
+    # Their stderr goes to a pipe that is read only at the end: keep it short.
+    env.setdefault("LOG_LEVEL", "WARNING")
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -51,7 +51,7 @@ def _order_list(request, kind: str):
             kind=kind,
             created_at_min=low if kind == ListCache.Kind.ALL else None,
             created_at_max=high if kind == ListCache.Kind.ALL else None,
-            refresh=request.GET.get("refresh") == "1",
+            refresh=request.GET.get("refresh") == "1" or request.session.pop("fresh_launch", False),
         )
     except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
         return render(

@@ -141,3 +141,18 @@ def test_export_csv_has_every_row_of_the_current_view(shop, sandbox):
     lines = body.strip().splitlines()
     assert lines[0].startswith("order_id,created_at,status")
     assert len(lines) == 61
+
+
+def test_reopening_the_app_after_its_permission_was_removed_shows_the_install_page(shop, sandbox, embedded):
+    assert shop.get("fulfillments/").status_code == 200  # the list is now cached here
+    sandbox.revoke(1202)
+    response = embedded(1202).get("fulfillments/")  # a new launch, well within the cache time
+    assert "oauth/install.html" in [t.name for t in response.templates]
+    assert b"Reconnect FlickRocket Fulfillment" in response.content
+
+
+def test_the_first_list_after_a_launch_is_read_fresh_and_later_ones_from_the_cache(shop, sandbox):
+    shop.get("fulfillments/")
+    sandbox.clear_calls()
+    shop.get("fulfillments/")
+    assert sandbox.calls()["by_endpoint"] == {}
