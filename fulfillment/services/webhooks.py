@@ -87,13 +87,14 @@ def receive_delivery(*, raw: bytes) -> Receipt:
         return Receipt(400, "company_id or scope missing")
 
     payload = {k: v for k, v in body.items() if k != "hash"}
+    topic = fr.canonical_topic(topic)[:64]
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
                 company_id=company_id,
-                topic=fr.canonical_topic(topic)[:64],
+                topic=topic,
                 payload=payload,
-                dedupe_key=dedupe_key(payload),
+                dedupe_key=dedupe_key(payload, epoch=_install_epoch(company_id, topic)),
             )
             # robust: the row is committed either way; a failed enqueue is resumed later.
             transaction.on_commit(partial(enqueue_delivery, delivery.id), robust=True)
@@ -102,10 +103,22 @@ def receive_delivery(*, raw: bytes) -> Receipt:
     return Receipt(200, "stored", delivery.id)
 
 
-def dedupe_key(payload: dict) -> str:
+def dedupe_key(payload: dict, *, epoch: str = "") -> str:
     """The same event delivered again has the same key, whatever the key order or spacing."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256((epoch + canonical).encode("utf-8")).hexdigest()
+
+
+def _install_epoch(company_id: int, topic: str) -> str:
+    """App notices carry no event id: the same app/uninstalled body comes again after every
+    reinstall. Keyed by the install they belong to, a retry is still a duplicate while a new
+    notice after a reinstall is not."""
+    if not topic.startswith("app/"):
+        return ""
+    installed_at = (
+        Installation.objects.filter(company_id=company_id).values_list("installed_at", flat=True).first()
+    )
+    return installed_at.isoformat() if installed_at else ""
 
 
 def _company_id(value) -> int | None:
@@ -331,7 +344,7 @@ _last_sweep = 0.0
 
 
 def sweep_orphans() -> int:
-    """Now and then, from the worker: find deliveries whose task never got queued."""
+    """Now and then, from the worker: queue deliveries whose task never got queued."""
     global _last_sweep
     if time.monotonic() - _last_sweep < SWEEP_INTERVAL_SECONDS:
         return 0
@@ -346,7 +359,7 @@ def sweep_orphans() -> int:
         .values_list("id", flat=True)[:100]
     )
     for delivery_id in orphans:
-        process_delivery(delivery_id=delivery_id)
+        enqueue_delivery(delivery_id)  # each in its own task; processing claims, so twice is safe
     return len(orphans)
 
 

@@ -178,3 +178,24 @@ def test_prune_deletes_old_deliveries_but_keeps_unprocessed_and_recent_ones(db, 
     call_command("prune_webhook_deliveries", verbosity=0)
 
     assert set(WebhookDelivery.objects.values_list("id", flat=True)) == {old_waiting.id, recent.id}
+
+
+def test_an_uninstall_after_a_reinstall_is_acted_on_though_its_body_is_the_same(installed, flickrocket):
+    from django.utils import timezone
+
+    from oauth.crypto import encrypt
+
+    body = webhook_body(1202, "app/uninstalled", {"type": "app", "id": "fr-fulfillment"})
+    installed(1202)
+    flickrocket.revoke(1202)
+    assert process_delivery(delivery_id=store(body).id) == "acted"
+    # The owner installs again, later removes the app again: FlickRocket sends the same body.
+    Installation.objects.filter(company_id=1202).update(
+        status=Installation.Status.INSTALLED,
+        installed_at=timezone.now(),
+        refresh_token_encrypted=encrypt(flickrocket.grant(1202)),
+    )
+    flickrocket.revoke(1202)
+    second = store(body)
+    assert process_delivery(delivery_id=second.id) == "acted"
+    assert Installation.objects.get(company_id=1202).status == Installation.Status.UNINSTALLED
