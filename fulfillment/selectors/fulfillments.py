@@ -169,6 +169,9 @@ def order_list(
                 raise
             problem = str(exc)
         else:
+            # A read that writes, on purpose: the fetched list is what the owner now sees, and
+            # keeping it is what lets pages and the outbox work while FlickRocket is down. It is
+            # one idempotent upsert through the service, never an owner-visible change.
             cache = services.remember_list(
                 company_id=company_id, kind=kind, params=params, orders=orders, version=version
             )
@@ -372,8 +375,7 @@ def nav_counts(*, company_id: int) -> dict:
 
 
 def csv_import(*, company_id: int, import_id: int) -> CsvImport | None:
-    job = CsvImport.objects.filter(company_id=company_id, pk=import_id).first()
-    return services.finish_import_if_done(job=job) if job else None
+    return CsvImport.objects.filter(company_id=company_id, pk=import_id).first()
 
 
 def csv_progress(*, job: CsvImport) -> dict:
@@ -407,16 +409,14 @@ def list_row(*, company_id: int, order_id: int) -> Row | None:
 
 
 def selected_rows(*, company_id: int, order_ids: list[int]) -> list[Row]:
-    """The selected orders that belong to this company (forged ids simply drop out)."""
-    index = {
-        order_id: fr.Fulfillment.from_api(item)
-        for order_id, item in services.cached_order_index(company_id).items()
-    }
-    missing = [order_id for order_id in order_ids if order_id not in index]
-    if missing:
-        fresh = order_list(company_id=company_id, kind=ListCache.Kind.ALL, refresh=True)
-        index.update({row.order.id: row.order for row in fresh.rows})
-    orders = [index[order_id] for order_id in order_ids if order_id in index]
+    """The selected orders that belong to this company (forged ids simply drop out).
+
+    Every selectable id comes from a list this company fetched, so it is in the cache; an id
+    that is not is dropped rather than answered with a fresh fetch, which a forged POST could
+    otherwise trigger every time.
+    """
+    index = services.cached_order_index(company_id)
+    orders = [fr.Fulfillment.from_api(index[order_id]) for order_id in order_ids if order_id in index]
     return overlay(company_id=company_id, orders=orders, since=timezone.now())
 
 

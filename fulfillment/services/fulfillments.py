@@ -9,12 +9,13 @@ the company's ``CompanyOutbox`` row, which all workers share.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import random
 import time
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -116,8 +117,17 @@ def cached_order(*, company_id: int, order_id: int) -> fr.Fulfillment | None:
     return fr.Fulfillment.from_api(item) if item else None
 
 
-def _confirm_order_exists(company_id: int, order_id: int, index: dict[int, dict]) -> None:
-    """A forged or mistyped id never becomes an outbox row: it must be one of this shop's orders."""
+def _confirm_order_exists(
+    company_id: int, order_id: int, index: dict[int, dict], order: fr.Fulfillment | None = None
+) -> None:
+    """A forged or mistyped id never becomes an outbox row: it must be one of this shop's orders.
+
+    When FlickRocket cannot say (down, limiting, garbled), the change is queued anyway: the
+    company comes from the session, so the worst a bad id can do is end as a visible "refused",
+    while refusing to save would lose what the owner typed.
+    """
+    if order is not None and order.id == order_id:
+        return
     if order_id in index:
         return
     if PendingUpdate.objects.filter(company_id=company_id, order_id=order_id, state=State.ACCEPTED).exists():
@@ -126,6 +136,8 @@ def _confirm_order_exists(company_id: int, order_id: int, index: dict[int, dict]
         fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
     except fr.NotFound:
         raise AppError(f"Order {order_id} is not one of this shop's orders.") from None
+    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+        logger.info("order %s of company %s not verified (%s); queued anyway", order_id, company_id, exc)
 
 
 def change_order(
@@ -141,6 +153,7 @@ def change_order(
     verify_order: bool = True,
     schedule: bool = True,
     index: dict[int, dict] | None = None,
+    order: fr.Fulfillment | None = None,
 ) -> PendingUpdate:
     """Queue one change to one order (tracking and/or status) and schedule its sending.
 
@@ -162,7 +175,7 @@ def change_order(
     if index is None:
         index = cached_order_index(company_id)
     if verify_order:
-        _confirm_order_exists(company_id, order_id, index)
+        _confirm_order_exists(company_id, order_id, index, order)
     for _ in range(3):
         try:
             update = _queue(
@@ -214,6 +227,7 @@ def _queue(
         queued.finished_at = timezone.now()
         queued.save(update_fields=["state", "finished_at", "updated_at"])
         UpdateEvent.objects.create(update=queued, kind=Event.SUPERSEDED)
+        _import_row_settled(queued.csv_import_id)
     now = timezone.now()
     update = PendingUpdate.objects.create(
         company_id=company_id,
@@ -246,47 +260,69 @@ def _queue(
 def mark_shipped(
     *, company_id: int, user_id: str, order_id: int, tracking_number: str = "",
     source: str = Source.SINGLE, idempotency_key: str | None = None,
+    order: fr.Fulfillment | None = None,
 ) -> PendingUpdate:  # fmt: skip
-    """Ship one order, with the tracking numbers typed (blank leaves tracking unchanged)."""
+    """Ship one order, with the tracking numbers typed (blank leaves tracking unchanged).
+
+    ``order`` is the order as the caller just fetched it, if it did: no second look-up.
+    """
     tracking = tracking_number.strip() or None
     return change_order(
         company_id=company_id, user_id=user_id, order_id=order_id, tracking_number=tracking,
-        ship=True, source=source, idempotency_key=idempotency_key,
+        ship=True, source=source, idempotency_key=idempotency_key, order=order,
     )  # fmt: skip
 
 
 def save_tracking(
     *, company_id: int, user_id: str, order_id: int, tracking_number: str,
     source: str = Source.SINGLE, idempotency_key: str | None = None,
+    order: fr.Fulfillment | None = None,
 ) -> PendingUpdate:  # fmt: skip
     """Store tracking numbers without changing the shipped status."""
     return change_order(
         company_id=company_id, user_id=user_id, order_id=order_id,
         tracking_number=tracking_number, ship=None, source=source,
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, order=order,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    queued: list[PendingUpdate]  # changes this call created
+    already: list[int]  # order ids this same form had queued before (a resubmission)
+
+
+def _bulk_key(company_id: int, form_key: str, order_id: int) -> str:
+    # A hash keeps any form key within the column's 64 characters and apart per company.
+    digest = hashlib.sha256(f"{company_id}:{form_key}".encode()).hexdigest()[:32]
+    return f"bulk:{digest}:{order_id}"
 
 
 def mark_many_shipped(
     *, company_id: int, user_id: str, orders: dict[int, str], idempotency_key: str | None = None
-) -> list[PendingUpdate]:
+) -> BulkResult:
     """Bulk ship: ``orders`` maps order id -> tracking numbers ("" keeps what is there).
 
     Everything is validated before anything is queued; one bad tracking number queues nothing
-    and its error names the order.
+    and its error names the order. With a form key, an order this same form already queued is
+    skipped (a double submit), while orders added to the selection since are queued.
     """
     if not orders:
         raise AppError("Select at least one order.")
-    if (
-        idempotency_key
-        and PendingUpdate.objects.filter(
-            idempotency_key__startswith=idempotency_key + ":", company_id=company_id
-        ).exists()
-    ):
-        return list(PendingUpdate.objects.filter(idempotency_key__startswith=idempotency_key + ":"))
+    keys = {
+        order_id: _bulk_key(company_id, idempotency_key, order_id) if idempotency_key else None
+        for order_id in orders
+    }
+    already = set(
+        PendingUpdate.objects.filter(
+            company_id=company_id, idempotency_key__in=[k for k in keys.values() if k]
+        ).values_list("order_id", flat=True)
+    )
     errors: dict[str, list[str]] = {}
     cleaned: dict[int, str | None] = {}
     for order_id, raw in orders.items():
+        if order_id in already:
+            continue
         try:
             cleaned[order_id] = normalize_tracking(raw) or None
         except AppError as exc:
@@ -306,15 +342,16 @@ def mark_many_shipped(
                 tracking_number=tracking,
                 ship=True,
                 source=Source.BULK,
-                idempotency_key=f"{idempotency_key}:{order_id}" if idempotency_key else None,
+                idempotency_key=keys[order_id],
                 verify_order=False,
                 schedule=False,
                 index=index,
             )  # fmt: skip
             for order_id, tracking in cleaned.items()
         ]
-        schedule_sending(company_id=company_id)
-    return updates
+        if updates:
+            schedule_sending(company_id=company_id)
+    return BulkResult(queued=updates, already=sorted(already))
 
 
 def retry_update(*, company_id: int, user_id: str, update_id: int) -> PendingUpdate:
@@ -329,12 +366,32 @@ def retry_update(*, company_id: int, user_id: str, update_id: int) -> PendingUpd
             company_id=company_id, order_id=update.order_id, state__in=PendingUpdate.ACTIVE
         ).exists():
             raise AppError("A newer change to this order is already on its way.")
+        if PendingUpdate.objects.filter(
+            company_id=company_id, order_id=update.order_id, state=State.ACCEPTED, pk__gt=update.pk
+        ).exists():
+            # Sending the old values now would undo what FlickRocket confirmed since.
+            raise AppError(
+                "A newer change to this order was already accepted by FlickRocket, so this older "
+                "one cannot be sent again. Make the change again from the order page if needed."
+            )
+        old_tracking, old_status = _seen(company_id, update.order_id, cached_order_index(company_id))
         update.state = State.QUEUED
         update.next_attempt_at = timezone.now()
         update.last_error = ""
         update.finished_at = None
         update.save()
         UpdateEvent.objects.create(update=update, kind=Event.RETRIED, detail=f"by user {user_id}")
+        AuditEntry.objects.create(
+            company_id=company_id,
+            order_id=update.order_id,
+            user_id=user_id or "",
+            source=Source.RETRY,
+            old_tracking_number=old_tracking or "",
+            new_tracking_number=update.tracking_number,
+            old_status=old_status,
+            new_status=update.status,
+            update=update,
+        )
         schedule_sending(company_id=company_id)
     return update
 
@@ -413,19 +470,19 @@ def _release_expired_leases(*, company_id: int | None) -> None:
             )
             if update is None:
                 continue
-            newer = PendingUpdate.objects.filter(
-                company_id=update.company_id, order_id=update.order_id, state=State.QUEUED
-            ).exists()
             # It may or may not have reached FlickRocket; sending the same values again is
-            # harmless, but a newer queued change replaces it outright.
-            update.state = State.SUPERSEDED if newer else State.QUEUED
+            # harmless, but a newer queued change replaces it (and takes over its fields).
+            newer = _newer_queued(update)
+            if newer is not None:
+                _supersede(update, newer, detail="the worker stopped while sending")
+                continue
+            update.state = State.QUEUED
             update.lease_until = None
             update.next_attempt_at = now
             update.save()
             UpdateEvent.objects.create(
-                update=update, kind=Event.SUPERSEDED if newer else Event.RESUMED,
-                detail="the worker stopped while sending",
-            )  # fmt: skip
+                update=update, kind=Event.RESUMED, detail="the worker stopped while sending"
+            )
 
 
 def send_pending_updates(*, company_id: int) -> int:
@@ -438,7 +495,7 @@ def send_pending_updates(*, company_id: int) -> int:
     _release_expired_leases(company_id=company_id)
     batch = settings.FULFILLMENT_OUTBOX_BATCH
     max_wait = settings.FULFILLMENT_OUTBOX_MAX_PACE_WAIT
-    client = fr.FlickRocketClient(company_id, max_rate_wait=0, on_call_limit=_observe_call_limit)
+    client = _worker_client(company_id)
     done = 0
     stop_reason = ""
     for _ in range(batch):
@@ -453,7 +510,10 @@ def send_pending_updates(*, company_id: int) -> int:
         if update is None:
             _give_back_reservation(company_id)
             break
+        started = time.monotonic()
         outcome = _send(client, update)
+        if time.monotonic() - started > settings.FULFILLMENT_OUTBOX_LEASE_SECONDS:
+            logger.warning("order %s: the send outlasted its lease", update.order_id)
         if outcome in ("accepted", "refused"):
             done += 1
         else:
@@ -465,8 +525,38 @@ def send_pending_updates(*, company_id: int) -> int:
     return done
 
 
+WORKER_ATTEMPTS = 2
+
+
+def _worker_client(company_id: int) -> fr.FlickRocketClient:
+    """A client whose worst case fits inside one lease.
+
+    One send is at most a PUT and a fallback GET, each up to ``WORKER_ATTEMPTS`` tries plus
+    one after a token refresh, each try up to connect + read timeout (Retry-After is never
+    slept on: ``max_rate_wait=0``). The read timeout shrinks if the lease is too short for
+    that; with the defaults (lease 120 s, 3.05 + 15 s per try) the worst case is ~110 s.
+    The client has no overall deadline of its own; the claim token fences whatever overruns.
+    """
+    tries = 2 * (WORKER_ATTEMPTS + 1)
+    connect = settings.FLICKROCKET_CONNECT_TIMEOUT
+    fitting = settings.FULFILLMENT_OUTBOX_LEASE_SECONDS / tries - connect - 1.0
+    read = min(settings.FLICKROCKET_READ_TIMEOUT, max(1.0, fitting))
+    return fr.FlickRocketClient(
+        company_id, read_timeout=read, max_attempts=WORKER_ATTEMPTS, max_rate_wait=0,
+        on_call_limit=_observe_call_limit,
+    )  # fmt: skip
+
+
 def _claim_next(company_id: int) -> PendingUpdate | None:
-    """Move the oldest due row to "sending" under a lease; skip orders already in flight."""
+    """Move the oldest due row to "sending" under a lease; skip orders already in flight.
+
+    The claim bumps ``attempts``, which is the claim's token: ``_finish``/``_requeue`` only
+    touch the row while it is still "sending" under that same attempt, so a worker whose lease
+    ran out and whose row was claimed again cannot overwrite the newer claim's result.
+    """
+    # Expired leases first: what is still "sending" afterwards is under a live lease, and a
+    # newer change to that order must wait for it (the constraint allows one sending per order).
+    _release_expired_leases(company_id=company_id)
     now = timezone.now()
     lease = timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
     with transaction.atomic():
@@ -524,37 +614,94 @@ def _backoff(attempts: int) -> float:
     return min(900.0, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
 
 
+def _claimed(update: PendingUpdate) -> PendingUpdate | None:
+    """The row locked, if this worker's claim on it still stands; else None (and logged)."""
+    row = (
+        PendingUpdate.objects.select_for_update()
+        .filter(pk=update.pk, state=State.SENDING, attempts=update.attempts)
+        .first()
+    )
+    if row is None:
+        # Our lease ran out and the row was released or claimed again: the result of this late
+        # call is not ours to record (the same values are sent again, or a newer change is).
+        logger.warning(
+            "order %s of company %s: late result of attempt %s ignored",
+            update.order_id, update.company_id, update.attempts,
+        )  # fmt: skip
+    return row
+
+
+def _newer_queued(row: PendingUpdate) -> PendingUpdate | None:
+    return (
+        PendingUpdate.objects.select_for_update()
+        .filter(company_id=row.company_id, order_id=row.order_id, state=State.QUEUED, pk__gt=row.pk)
+        .first()
+    )
+
+
+def _carry_into(newer: PendingUpdate, older: PendingUpdate) -> str:
+    """``older`` is replaced by ``newer`` before FlickRocket confirmed it: what the owner set
+    there and did not set again must still be sent. Newer fields win, older ones fill gaps.
+    """
+    changed = []
+    if newer.tracking_number is None and older.tracking_number is not None:
+        newer.tracking_number = older.tracking_number
+        changed.append("tracking_number")
+    if newer.status is None and older.status is not None:
+        newer.status = older.status
+        changed.append("status")
+    if changed:
+        newer.save(update_fields=[*changed, "updated_at"])
+    carried = f", which now also sends: {older.describe()}" if changed else ""
+    return f"replaced by change {newer.pk}{carried}"
+
+
+def _supersede(row: PendingUpdate, newer: PendingUpdate, *, detail: str, error: str = "") -> None:
+    """Both rows locked by the caller's transaction."""
+    carried = _carry_into(newer, row)
+    row.state = State.SUPERSEDED
+    row.lease_until = None
+    row.finished_at = timezone.now()
+    if error:
+        row.last_error = error[:500]
+    row.save()
+    UpdateEvent.objects.create(update=row, kind=Event.SUPERSEDED, detail=f"{detail} ({carried})"[:500])
+    _import_row_settled(row.csv_import_id)
+
+
 def _requeue(update: PendingUpdate, exc: fr.FlickRocketError, *, delay: float) -> None:
     when = timezone.now() + timedelta(seconds=delay)
     with transaction.atomic():
-        newer = PendingUpdate.objects.filter(
-            company_id=update.company_id, order_id=update.order_id, state=State.QUEUED
-        ).exists()
-        row = PendingUpdate.objects.select_for_update().get(pk=update.pk)
-        if row.state != State.SENDING:
+        row = _claimed(update)
+        if row is None:
             return
-        row.state = State.SUPERSEDED if newer else State.QUEUED
+        newer = _newer_queued(row)
+        if newer is not None:
+            _supersede(row, newer, detail=str(exc), error=str(exc))
+            return
+        row.state = State.QUEUED
         row.lease_until = None
         row.next_attempt_at = when
         row.last_error = str(exc)[:500]
-        row.finished_at = timezone.now() if newer else None
+        row.finished_at = None
         row.save()
         UpdateEvent.objects.create(
-            update=row,
-            kind=Event.SUPERSEDED if newer else Event.WAITING,
-            detail=f"{exc} Next try at {timezone.localtime(when):%H:%M:%S}.",
+            update=row, kind=Event.WAITING, detail=f"{exc} Next try at {timezone.localtime(when):%H:%M:%S}."
         )
 
 
 def _finish(update: PendingUpdate, state: str, event: str, detail: str) -> None:
     with transaction.atomic():
-        row = PendingUpdate.objects.select_for_update().get(pk=update.pk)
+        row = _claimed(update)
+        if row is None:
+            return
         row.state = state
         row.lease_until = None
         row.finished_at = timezone.now()
         row.last_error = detail[:500] if state == State.REFUSED else ""
         row.save()
         UpdateEvent.objects.create(update=row, kind=event, detail=detail[:500])
+        _import_row_settled(row.csv_import_id)
     logger.info("order %s of company %s: %s", update.order_id, update.company_id, state)
 
 
@@ -750,8 +897,18 @@ def _pending_ships(company_id: int) -> set[int]:
     )
 
 
+CSV_APPLY_CHUNK = 200
+
+
 def confirm_tracking_csv(*, company_id: int, user_id: str, import_id: int) -> CsvImport:
-    """Queue every ready row of a previewed import (once, however often it is confirmed)."""
+    """Start applying a previewed import (once, however often it is confirmed).
+
+    The rows are queued by a task, not in this request: thousands of changes in one web
+    transaction would hold the database's write lock and be rolled back whole by a timeout.
+    The changes are attributed to whoever confirmed.
+    """
+    from ..tasks.fulfillments import apply_tracking_csv as apply_task
+
     with transaction.atomic():
         job = CsvImport.objects.select_for_update().filter(company_id=company_id, pk=import_id).first()
         if job is None:
@@ -760,18 +917,44 @@ def confirm_tracking_csv(*, company_id: int, user_id: str, import_id: int) -> Cs
             return job
         job.state = CsvImport.State.APPLYING
         job.confirmed_at = timezone.now()
-        job.save(update_fields=["state", "confirmed_at"])
-        index = cached_order_index(company_id)
-        for row in job.rows.filter(verdict=CsvImportRow.Verdict.READY):
-            row.update = change_order(
-                company_id=company_id, user_id=user_id, order_id=row.order_id,
-                tracking_number=row.tracking_number, ship=True if job.ship else None,
-                source=Source.CSV, idempotency_key=f"csv:{job.pk}:{row.line}",
-                csv_import=job, verify_order=False, schedule=False, index=index,
-            )  # fmt: skip
-            row.save(update_fields=["update"])
-        schedule_sending(company_id=company_id)
+        job.user_id = user_id or ""
+        job.save(update_fields=["state", "confirmed_at", "user_id"])
+        transaction.on_commit(lambda: apply_task.enqueue(job.pk))
     return job
+
+
+def apply_tracking_csv(*, import_id: int) -> int:
+    """Queue a confirmed import's ready rows, a chunk per transaction; returns how many.
+
+    Safe to run twice or after a crash halfway: a row already linked to its change is skipped,
+    and each row's idempotency key yields the same change again.
+    """
+    job = CsvImport.objects.filter(pk=import_id, state=CsvImport.State.APPLYING).first()
+    if job is None:
+        return 0
+    index = cached_order_index(job.company_id)
+    queued = 0
+    while True:
+        with transaction.atomic():
+            chunk = list(
+                job.rows.select_for_update()
+                .filter(verdict=CsvImportRow.Verdict.READY, update__isnull=True)
+                .order_by("line")[:CSV_APPLY_CHUNK]
+            )
+            if not chunk:
+                break
+            for row in chunk:
+                row.update = change_order(
+                    company_id=job.company_id, user_id=job.user_id, order_id=row.order_id,
+                    tracking_number=row.tracking_number, ship=True if job.ship else None,
+                    source=Source.CSV, idempotency_key=f"csv:{job.pk}:{row.line}",
+                    csv_import=job, verify_order=False, schedule=False, index=index,
+                )  # fmt: skip
+                row.save(update_fields=["update"])
+            schedule_sending(company_id=job.company_id)
+        queued += len(chunk)
+    _import_row_settled(job.pk)
+    return queued
 
 
 def cancel_tracking_csv(*, company_id: int, import_id: int) -> None:
@@ -780,11 +963,16 @@ def cancel_tracking_csv(*, company_id: int, import_id: int) -> None:
     )
 
 
-def finish_import_if_done(*, job: CsvImport) -> CsvImport:
-    if (
-        job.state == CsvImport.State.APPLYING
-        and not job.updates.filter(state__in=PendingUpdate.ACTIVE).exists()
-    ):
-        CsvImport.objects.filter(pk=job.pk, state=CsvImport.State.APPLYING).update(state=CsvImport.State.DONE)
-        job.state = CsvImport.State.DONE
-    return job
+def _import_row_settled(import_id: int | None) -> None:
+    """One of an import's rows left the outbox: the import is done when all are queued and
+    none is still on its way. Called by whoever ends a row, so reading a page never writes."""
+    if import_id is None:
+        return
+    unqueued = CsvImportRow.objects.filter(
+        csv_import_id=import_id, verdict=CsvImportRow.Verdict.READY, update__isnull=True
+    )
+    active = PendingUpdate.objects.filter(csv_import_id=import_id, state__in=PendingUpdate.ACTIVE)
+    if not unqueued.exists() and not active.exists():
+        CsvImport.objects.filter(pk=import_id, state=CsvImport.State.APPLYING).update(
+            state=CsvImport.State.DONE
+        )

@@ -296,6 +296,7 @@ def scan(request):
             tracking_number=tracking,
             source=Source.SCAN,
             idempotency_key=form.cleaned_data.get("form_key") or None,
+            order=detail.row.order,
         )
     except AppError as exc:
         form.add_error("tracking_number", exc.message)
@@ -326,7 +327,7 @@ def bulk_ship(request):
     # Only orders of this shop: a forged id in the form is dropped, never queued.
     wanted = {row.id: form.tracking.get(row.id, "") for row in rows}
     try:
-        updates = services.mark_many_shipped(
+        result = services.mark_many_shipped(
             company_id=request.company_id,
             user_id=request.flickrocket_user_id,
             orders=wanted,
@@ -339,10 +340,17 @@ def bulk_ship(request):
         return render(request, "fulfillment/bulk.html", {
             "lines": lines, "form_key": form_key, "error": exc.message,
         }, status=400)  # fmt: skip
-    messages.success(
-        request, f"{len(updates)} order{'s' if len(updates) != 1 else ''} marked shipped. "
-        "They are being sent to FlickRocket."
-    )  # fmt: skip
+    queued, already = len(result.queued), len(result.already)
+    if queued:
+        messages.success(
+            request, f"{queued} order{'s' if queued != 1 else ''} marked shipped. "
+            "They are being sent to FlickRocket."
+        )  # fmt: skip
+    if already:
+        messages.info(
+            request, f"{already} order{'s' if already != 1 else ''} of this selection "
+            f"{'were' if already != 1 else 'was'} already marked shipped from this form."
+        )  # fmt: skip
     return redirect("fulfillment:open")
 
 

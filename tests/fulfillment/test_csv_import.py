@@ -4,7 +4,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from fulfillment.models import CsvImport, CsvImportRow, PendingUpdate
-from fulfillment.services.fulfillments import send_pending_updates
+from fulfillment.services import fulfillments as services
+from fulfillment.services.fulfillments import apply_tracking_csv, send_pending_updates
+from tests.workers import start_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -14,6 +16,21 @@ def upload(shop, text: str, *, encoding="utf-8", ship=True, name="tracking.csv")
     if ship:
         data["ship"] = "on"
     return shop.post("fulfillments/import/", data)
+
+
+@pytest.fixture
+def confirm(shop, django_capture_on_commit_callbacks):
+    """Confirm an import, then do what its queued task does (the real worker: see below)."""
+
+    def run(job):
+        with django_capture_on_commit_callbacks() as callbacks:
+            response = shop.post(f"fulfillments/import/{job.pk}/confirm", {})
+        if callbacks:
+            assert not PendingUpdate.objects.filter(csv_import=job).exists()  # not in the request
+            apply_tracking_csv(import_id=job.pk)
+        return response
+
+    return run
 
 
 def test_preview_marks_every_kind_of_row(shop, sandbox):
@@ -46,13 +63,13 @@ def test_preview_marks_every_kind_of_row(shop, sandbox):
     assert not PendingUpdate.objects.exists()  # nothing before the owner confirms
 
 
-def test_confirm_applies_ready_rows_in_the_background_with_progress_and_a_result_file(shop, sandbox):
+def test_confirm_applies_ready_rows_in_the_background_with_progress_and_a_result_file(shop, sandbox, confirm):
     opens = [o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0][:5]
     text = "\n".join(f"{order_id},CSV-{n}" for n, order_id in enumerate(opens)) + "\n12,NOPE\n"
     upload(shop, text)
     job = CsvImport.objects.get()
-    shop.post(f"fulfillments/import/{job.pk}/confirm", {})
-    shop.post(f"fulfillments/import/{job.pk}/confirm", {})  # a second click changes nothing
+    confirm(job)
+    confirm(job)  # a second click changes nothing
     assert PendingUpdate.objects.filter(csv_import=job).count() == 5
     progress = shop.get(f"fulfillments/import/{job.pk}/progress").content.decode()
     assert "0 accepted" in progress and "hx-trigger" in progress
@@ -71,11 +88,11 @@ def test_confirm_applies_ready_rows_in_the_background_with_progress_and_a_result
     assert "Unknown order" in lines[-1]
 
 
-def test_the_progress_poll_reloads_the_page_once_when_the_import_is_done(shop, sandbox):
+def test_the_progress_poll_reloads_the_page_once_when_the_import_is_done(shop, sandbox, confirm):
     opens = [o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0][:2]
     upload(shop, "".join(f"{order_id},DONE-{order_id}\n" for order_id in opens))
     job = CsvImport.objects.get()
-    shop.post(f"fulfillments/import/{job.pk}/confirm", {})
+    confirm(job)
     polling = shop.get(f"fulfillments/import/{job.pk}/progress", headers={"HX-Request": "true"})
     assert "HX-Refresh" not in polling
 
@@ -87,12 +104,12 @@ def test_the_progress_poll_reloads_the_page_once_when_the_import_is_done(shop, s
     assert page.count("Accepted") == 2 and "Pending" not in page
 
 
-def test_tracking_only_import_leaves_the_status_alone(shop, sandbox):
+def test_tracking_only_import_leaves_the_status_alone(shop, sandbox, confirm):
     shipped = [o for o in sandbox.fulfillments(1202) if o["status"] == 100][0]
     upload(shop, f"{shipped['id']},FIXED-1", ship=False)
     job = CsvImport.objects.get()
     assert job.rows.get().verdict == CsvImportRow.Verdict.READY
-    shop.post(f"fulfillments/import/{job.pk}/confirm", {})
+    confirm(job)
     send_pending_updates(company_id=1202)
     at_sandbox = sandbox.fulfillment(1202, shipped["id"])
     assert (at_sandbox["status"], at_sandbox["tracking_number"]) == (100, "FIXED-1")
@@ -113,3 +130,39 @@ def test_another_companys_import_is_not_found(shop, sandbox):
     job = CsvImport.objects.create(company_id=1305, filename="x.csv")
     assert shop.get(f"fulfillments/import/{job.pk}/").status_code == 404
     assert shop.post(f"fulfillments/import/{job.pk}/confirm", {}).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_applies_a_confirmed_import_and_sends_it(shop, sandbox, settings):
+    settings.FULFILLMENT_OUTBOX_BACKOFF_BASE = 0
+    opens = [o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0][:30]
+    upload(shop, "".join(f"{order_id},W-{order_id}\n" for order_id in opens))
+    job = CsvImport.objects.get()
+    response = shop.post(f"fulfillments/import/{job.pk}/confirm", {})
+    assert response.status_code == 302
+    assert not PendingUpdate.objects.exists()  # the request only started the work
+    worker = start_worker("--batch")
+    try:
+        worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, worker.stderr.read()
+    job.refresh_from_db()
+    assert job.state == CsvImport.State.DONE
+    assert PendingUpdate.objects.filter(csv_import=job, state="accepted").count() == 30
+    after = {o["id"]: o for o in sandbox.fulfillments(1202)}
+    assert all((after[i]["status"], after[i]["tracking_number"]) == (100, f"W-{i}") for i in opens)
+
+
+def test_applying_an_import_in_chunks_twice_queues_each_row_once(shop, sandbox, confirm, monkeypatch):
+    monkeypatch.setattr(services, "CSV_APPLY_CHUNK", 2)  # several chunks from three rows
+    opens = [o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0][:3]
+    upload(shop, "".join(f"{order_id},T-{order_id}\n" for order_id in opens))
+    job = CsvImport.objects.get()
+    confirm(job)
+    first = set(PendingUpdate.objects.values_list("pk", flat=True))
+    job.rows.update(update=None)  # as if the first run died after queueing, before linking
+    assert apply_tracking_csv(import_id=job.pk) == 3
+    assert set(PendingUpdate.objects.values_list("pk", flat=True)) == first
+    assert set(job.rows.values_list("update", flat=True)) == first
