@@ -396,6 +396,9 @@ class FlickRocketClient(requests.Session):
         self.max_attempts = max_attempts
         self.max_rate_wait = max_rate_wait
         self.on_call_limit = on_call_limit
+        # A monotonic time after which no new try starts and no read waits longer; the outbox
+        # sets it so one send always ends inside the lease that lets it run.
+        self.deadline: float | None = None
         self.last_call_limit: CallLimit | None = None
         self.calls = 0
         self.wait_seconds = 0.0  # time spent waiting on FlickRocket, for page-cost benchmarks
@@ -414,8 +417,22 @@ class FlickRocketClient(requests.Session):
         )
 
     def request(self, method, url, *args, **kwargs):  # noqa: D401 - requests' signature
-        kwargs.setdefault("timeout", self.timeout)  # never a call without a timeout
+        kwargs.setdefault("timeout", self._timeout_now())  # never a call without a timeout
         return super().request(method, url, *args, **kwargs)
+
+    def _timeout_now(self) -> tuple[float, float]:
+        connect, read = self.timeout
+        if self.deadline is None:
+            return (connect, read)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise Unavailable("FlickRocket did not answer in the time this change may take.")
+        return (min(connect, left), min(read, left))
+
+    def _sleep(self, seconds: float) -> None:
+        if self.deadline is not None and time.monotonic() + seconds >= self.deadline:
+            raise Unavailable("FlickRocket did not answer in the time this change may take.")
+        time.sleep(seconds)
 
     # -- the one place that turns HTTP into data or typed errors --
 
@@ -439,7 +456,7 @@ class FlickRocketClient(requests.Session):
                 _record(time.perf_counter() - started)
                 logger.warning("FlickRocket %s %s: %s", method, path, type(exc).__name__)
                 if retry_safe and attempt < self.max_attempts:
-                    time.sleep(_backoff(attempt))
+                    self._sleep(_backoff(attempt))
                     continue
                 raise Unavailable(
                     "FlickRocket did not answer in time."
@@ -460,11 +477,11 @@ class FlickRocketClient(requests.Session):
             if status == 429:
                 wait = _retry_after(response)
                 if wait <= self.max_rate_wait and attempt < self.max_attempts + 2:
-                    time.sleep(wait + random.uniform(0, 0.1))
+                    self._sleep(wait + random.uniform(0, 0.1))
                     continue
                 raise RateLimited(retry_after=wait)
             if status >= 500 and retry_safe and attempt < self.max_attempts:
-                time.sleep(_backoff(attempt))
+                self._sleep(_backoff(attempt))
                 continue
             if status >= 400:
                 raise self._error(response)

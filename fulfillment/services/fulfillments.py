@@ -511,6 +511,8 @@ def send_pending_updates(*, company_id: int) -> int:
             _give_back_reservation(company_id)
             break
         started = time.monotonic()
+        # Leave a margin so the result is recorded while the lease is still ours.
+        client.deadline = started + settings.FULFILLMENT_OUTBOX_LEASE_SECONDS * 0.9
         outcome = _send(client, update)
         if time.monotonic() - started > settings.FULFILLMENT_OUTBOX_LEASE_SECONDS:
             logger.warning("order %s: the send outlasted its lease", update.order_id)
@@ -535,7 +537,7 @@ def _worker_client(company_id: int) -> fr.FlickRocketClient:
     one after a token refresh, each try up to connect + read timeout (Retry-After is never
     slept on: ``max_rate_wait=0``). The read timeout shrinks if the lease is too short for
     that; with the defaults (lease 120 s, 3.05 + 15 s per try) the worst case is ~110 s.
-    The client has no overall deadline of its own; the claim token fences whatever overruns.
+    Each send also gets a deadline inside its lease; the claim token fences whatever overruns.
     """
     tries = 2 * (WORKER_ATTEMPTS + 1)
     connect = settings.FLICKROCKET_CONNECT_TIMEOUT

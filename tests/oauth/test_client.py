@@ -180,3 +180,17 @@ def test_a_platform_that_pages_silently_is_read_to_the_end(plugin_platform):
 def test_the_plugins_webhook_field_names_are_understood(plugin_platform):
     (hook,) = fr.FlickRocketClient(1202).webhooks()
     assert (hook.topic, hook.address, hook.is_active) == ("order/create", "https://x.test/h", False)
+
+
+def test_a_deadline_bounds_the_whole_call_including_retries(installed, flickrocket):
+    import time
+
+    installed(1202)
+    fr.FlickRocketClient(1202).fulfillment_count()
+    flickrocket.faults(timeout_rate=1.0, timeout_seconds=3)
+    api = fr.FlickRocketClient(1202, read_timeout=2.5, max_attempts=3)
+    api.deadline = time.monotonic() + 0.5
+    started = time.monotonic()
+    with pytest.raises(fr.Unavailable):
+        api.fulfillment_count()
+    assert time.monotonic() - started < 2.5  # without the deadline: at least one 2.5 s read
