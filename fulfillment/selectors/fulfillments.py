@@ -14,12 +14,21 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.utils import timezone
 
 from oauth import client as fr
 
-from ..models import AuditEntry, CompanyOutbox, CsvImport, ListCache, PendingUpdate, UpdateEvent
+from ..models import (
+    AuditEntry,
+    CompanyOutbox,
+    CsvImport,
+    CsvImportRow,
+    ListCache,
+    PendingUpdate,
+    UpdateEvent,
+)
 from ..services import fulfillments as services
 
 State = PendingUpdate.State
@@ -376,6 +385,26 @@ def nav_counts(*, company_id: int) -> dict:
 
 def csv_import(*, company_id: int, import_id: int) -> CsvImport | None:
     return CsvImport.objects.filter(company_id=company_id, pk=import_id).first()
+
+
+def csv_import_rows(*, job: CsvImport, show: str, page: str | None, per_page: int = 200):
+    """One page of an import's rows (optionally one verdict only) and the count per verdict."""
+    rows = job.rows.all()
+    if show in CsvImportRow.Verdict.values:
+        rows = rows.filter(verdict=show)
+    counts = dict.fromkeys(CsvImportRow.Verdict.values, 0)
+    for verdict in job.rows.values_list("verdict", flat=True):
+        counts[verdict] += 1
+    return Paginator(rows, per_page).get_page(page), counts
+
+
+def csv_import_results(*, job: CsvImport):
+    """Each row of an import with what became of it, streamed for the result download."""
+    for row in job.rows.select_related("update").iterator(chunk_size=500):
+        result, detail = row.get_verdict_display(), row.reason
+        if row.update is not None:
+            result, detail = row.update.get_state_display(), row.update.last_error
+        yield row, result, detail
 
 
 def csv_progress(*, job: CsvImport) -> dict:

@@ -23,7 +23,7 @@ from ..forms.fulfillments import (
     ShipForm,
     new_form_key,
 )
-from ..models import CsvImport, CsvImportRow, ListCache
+from ..models import CsvImport, ListCache
 from ..models.fulfillments import Source
 from ..selectors import fulfillments as selectors
 from ..services import fulfillments as services
@@ -419,13 +419,7 @@ def _import_or_404(request, import_id):
 def csv_import(request, import_id: int):
     job = _import_or_404(request, import_id)
     show = request.GET.get("show", "")
-    rows = job.rows.all()
-    if show in CsvImportRow.Verdict.values:
-        rows = rows.filter(verdict=show)
-    counts = {v: 0 for v in CsvImportRow.Verdict.values}
-    for verdict in job.rows.values_list("verdict", flat=True):
-        counts[verdict] += 1
-    page = Paginator(rows, 200).get_page(request.GET.get("page"))
+    page, counts = selectors.csv_import_rows(job=job, show=show, page=request.GET.get("page"))
     return render(request, "fulfillment/import_detail.html", {
         "job": job, "page": page, "counts": counts, "show": show,
         "progress": selectors.csv_progress(job=job),
@@ -474,11 +468,7 @@ def csv_import_result(request, import_id: int):
 
     def lines():
         yield "\ufeff" + writer.writerow(["line", "order_id", "tracking_number", "result", "detail"])
-        for row in job.rows.select_related("update").iterator(chunk_size=500):
-            result, detail = row.get_verdict_display(), row.reason
-            if row.update is not None:
-                result = row.update.get_state_display()
-                detail = row.update.last_error
+        for row, result, detail in selectors.csv_import_results(job=job):
             yield writer.writerow(
                 csv_safe_row([row.line, row.raw_order_id, row.tracking_number, result, detail])
             )
