@@ -8,5 +8,6 @@ urlpatterns = [
     path("authorize", views.authorize, name="authorize"),
     path("callback", views.callback, name="callback"),
     path("install", views.install, name="install"),
+    path("connection", views.connection, name="connection"),
     path("disconnect", views.disconnect, name="disconnect"),
 ]

@@ -133,6 +133,14 @@ def callback(request):
     return response
 
 
+@never_cache
+@require_GET
+@embedded_view
+def connection(request):
+    """What the app may do for this shop, since when, and the way to disconnect it."""
+    return render(request, "oauth/connection.html", {"installation": request.installation})
+
+
 @require_POST
 @embedded_view(require_install=False)
 def disconnect(request):

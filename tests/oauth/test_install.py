@@ -159,3 +159,13 @@ def test_flickrocket_unreachable_keeps_the_code_and_says_so(flickrocket, embedde
 
     assert access_token(company_id=1202)
     assert Installation.objects.get(company_id=1202).token_exchanges == 1
+
+
+def test_the_connection_page_shows_the_grant_and_disconnects(shop):
+    page = shop.get("oauth/connection")
+    assert page.status_code == 200
+    assert b"orders" in page.content and b"Disconnect" in page.content
+    response = shop.post("oauth/disconnect", {"confirm": "yes"})
+    assert response.status_code == 302
+    assert Installation.objects.get(company_id=1202).status == Installation.Status.UNINSTALLED
+    assert b"FlickRocket Fulfillment is disconnected" in shop.get("fulfillments/").content
