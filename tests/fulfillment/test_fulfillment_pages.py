@@ -156,3 +156,17 @@ def test_the_first_list_after_a_launch_is_read_fresh_and_later_ones_from_the_cac
     sandbox.clear_calls()
     shop.get("fulfillments/")
     assert sandbox.calls()["by_endpoint"] == {}
+
+
+def test_nav_counts_fill_in_shipped_from_open_and_all_without_a_call(shop, sandbox):
+    from fulfillment.selectors.fulfillments import nav_counts
+
+    shop.get("fulfillments/")
+    shop.get("fulfillments/all/")
+    sandbox.clear_calls()
+    counts = nav_counts(company_id=1202)
+    orders = sandbox.fulfillments(1202)
+    assert counts["open"] == sum(1 for o in orders if o["status"] == 0)
+    assert counts["all"] == len(orders)
+    assert counts["shipped"] == sum(1 for o in orders if o["status"] == 100)
+    assert sandbox.calls()["by_endpoint"] == {}
