@@ -51,6 +51,15 @@ class FlickRocketError(AppError):
         self.status = status
 
 
+class RequestFailed(FlickRocketError):
+    """A call FlickRocket refused or could not answer; a page explains it in place.
+
+    Install problems (``NotInstalled``, ``NeedsReinstall``) are not among them: they turn the
+    whole page into the install page (oauth.decorators.embedded_view), so views catch this
+    class and let those pass by.
+    """
+
+
 class NotInstalled(FlickRocketError):
     default_message = "This app is not installed for this shop yet."
 
@@ -59,15 +68,15 @@ class NeedsReinstall(FlickRocketError):
     default_message = "FlickRocket no longer accepts this app's permission. Please reinstall it."
 
 
-class NotFound(FlickRocketError):
+class NotFound(RequestFailed):
     default_message = "FlickRocket does not know this item."
 
 
-class Forbidden(FlickRocketError):
+class Forbidden(RequestFailed):
     default_message = "The app lacks the permission for this. Reinstall it to grant it."
 
 
-class Invalid(FlickRocketError):
+class Invalid(RequestFailed):
     default_message = "FlickRocket refused the values."
 
     def __init__(self, message: str = "", *, status: int | None = 422, field_errors=None):
@@ -76,7 +85,7 @@ class Invalid(FlickRocketError):
         super().__init__(message, status=status, field_errors=field_errors)
 
 
-class RateLimited(FlickRocketError):
+class RateLimited(RequestFailed):
     retryable = True
     default_message = "FlickRocket asks us to slow down; the change will be sent shortly."
 
@@ -85,12 +94,12 @@ class RateLimited(FlickRocketError):
         self.retry_after = retry_after
 
 
-class Unavailable(FlickRocketError):
+class Unavailable(RequestFailed):
     retryable = True
     default_message = "FlickRocket is not answering right now."
 
 
-class BadResponse(FlickRocketError):
+class BadResponse(RequestFailed):
     default_message = "FlickRocket sent an answer this app does not understand."
 
 
@@ -528,7 +537,7 @@ class FlickRocketClient(requests.Session):
             return Invalid(text, status=status)
         if status >= 500:
             return Unavailable(f"FlickRocket answered with an error ({status}).", status=status)
-        return FlickRocketError(text or f"FlickRocket answered {status}.", status=status)
+        return RequestFailed(text or f"FlickRocket answered {status}.", status=status)
 
     def _access_token(self, stale: str | None = None) -> str:
         from . import services

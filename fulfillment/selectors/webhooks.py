@@ -49,13 +49,11 @@ def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
     overview = SubscriptionsOverview(receiver=receiver_address())
     try:
         hooks = fr.FlickRocketClient.for_page_view(company_id).webhooks()
-    except (fr.NotInstalled, fr.NeedsReinstall):
-        raise
     except fr.Forbidden:
         overview.needs_permission = True
         overview.error = "This app was installed without the permission to manage webhooks."
         return overview
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         overview.error = str(exc)
         return overview
     hooks.sort(key=lambda h: (h.topic, h.id))

@@ -59,9 +59,9 @@ def load_price_models(*, company_id: int, refresh: bool = False) -> PriceList:
         return PriceList(_decode(cached.models_json), cached.fetched_at)
     try:
         models = fr.FlickRocketClient.for_page_view(company_id).price_models()
-    except (fr.NotInstalled, fr.NeedsReinstall, fr.Forbidden):
+    except fr.Forbidden:
         raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         if cached is None:
             raise
         logger.warning("price models for company %s: showing stored copy (%s)", company_id, exc)

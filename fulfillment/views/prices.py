@@ -30,9 +30,7 @@ def _filtered(request, price_list):
 def price_list(request):
     try:
         price_list = services.load_price_models(company_id=request.company_id)
-    except (fr.NotInstalled, fr.NeedsReinstall):
-        raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         return _unavailable(request, exc)
     form, filters, models = _filtered(request, price_list)
     return render(
@@ -54,9 +52,7 @@ def price_list(request):
 def refresh_prices(request):
     try:
         services.load_price_models(company_id=request.company_id, refresh=True)
-    except (fr.NotInstalled, fr.NeedsReinstall):
-        raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         messages.error(request, f"Could not refresh the price models: {exc}")
     else:
         messages.success(request, "Price models refreshed from FlickRocket.")
@@ -75,9 +71,7 @@ def _csv_response(text: str, filename: str) -> HttpResponse:
 def export_prices(request):
     try:
         price_list = services.load_price_models(company_id=request.company_id)
-    except (fr.NotInstalled, fr.NeedsReinstall):
-        raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         return _unavailable(request, exc)
     _, _, models = _filtered(request, price_list)
     stamp = timezone.now().strftime("%Y%m%d")
@@ -97,9 +91,7 @@ def _model_or_404(request, price_id):
 def price_detail(request, price_id):
     try:
         model, price_list = _model_or_404(request, price_id)
-    except (fr.NotInstalled, fr.NeedsReinstall, Http404):
-        raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         return _unavailable(request, exc)
     return render(
         request,
@@ -113,9 +105,7 @@ def price_detail(request, price_id):
 def export_price(request, price_id):
     try:
         model, _ = _model_or_404(request, price_id)
-    except (fr.NotInstalled, fr.NeedsReinstall, Http404):
-        raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         return _unavailable(request, exc)
     return _csv_response(selectors.csv_text([model]), f"price-model-{model.id}.csv")
 

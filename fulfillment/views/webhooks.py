@@ -68,9 +68,7 @@ def subscriptions(request):
     if form.is_valid():
         try:
             hook = services.subscribe(company_id=request.company_id, **form.cleaned_data)
-        except (fr.NotInstalled, fr.NeedsReinstall):
-            raise
-        except fr.FlickRocketError as exc:
+        except fr.RequestFailed as exc:
             form.add_platform_errors(exc.field_errors, str(exc))
         else:
             messages.success(request, f"Subscribed to {hook.topic}.")
@@ -83,9 +81,7 @@ def subscriptions(request):
 def subscribe_essentials(request):
     try:
         result = services.subscribe_essentials(company_id=request.company_id)
-    except (fr.NotInstalled, fr.NeedsReinstall):
-        raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         messages.error(request, f"Nothing was changed: {exc}")
         return redirect("fulfillment:subscriptions")
     parts = []
@@ -128,9 +124,7 @@ def edit_subscription(request, webhook_id):
             )
         except fr.NotFound:
             raise Http404("No such subscription.")
-        except (fr.NotInstalled, fr.NeedsReinstall):
-            raise
-        except fr.FlickRocketError as exc:
+        except fr.RequestFailed as exc:
             form.add_platform_errors(exc.field_errors, str(exc))
         else:
             messages.success(request, "Subscription saved.")
@@ -147,9 +141,7 @@ def delete_subscription(request, webhook_id):
         return render(request, "fulfillment/subscription_delete.html", {"hook": hook})
     try:
         services.unsubscribe(company_id=request.company_id, webhook_id=hook.id)
-    except (fr.NotInstalled, fr.NeedsReinstall):
-        raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         messages.error(request, f"The subscription was not deleted: {exc}")
         return redirect("fulfillment:subscriptions")
     messages.success(request, f"Deleted the {hook.topic} subscription.")
@@ -163,9 +155,7 @@ def reactivate_subscription(request, webhook_id):
         hook = services.reactivate_subscription(company_id=request.company_id, webhook_id=webhook_id)
     except fr.NotFound:
         raise Http404("No such subscription.")
-    except (fr.NotInstalled, fr.NeedsReinstall):
-        raise
-    except fr.FlickRocketError as exc:
+    except fr.RequestFailed as exc:
         messages.error(request, f"The subscription is still switched off: {exc}")
     else:
         messages.success(request, f"{hook.topic} is switched on again; FlickRocket resumes sending events.")
