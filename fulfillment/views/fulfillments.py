@@ -354,28 +354,28 @@ def bulk_ship(request):
     return redirect("fulfillment:open")
 
 
-@require_http_methods(["GET", "POST"])
-@embedded_view
-def packing_slips(request):
+def _printable_selection(request, template: str, extra=lambda rows: {}):
+    """Packing slips and pick lists print the same selection, each in its own layout."""
     form = SelectionForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, " ".join(form.non_field_errors()))
         return redirect("fulfillment:open")
     rows = selectors.selected_rows(company_id=request.company_id, order_ids=form.selected)
-    return render(request, "fulfillment/slips.html", {"rows": rows})
+    return render(request, template, {"rows": rows, **extra(rows)})
+
+
+@require_http_methods(["GET", "POST"])
+@embedded_view
+def packing_slips(request):
+    return _printable_selection(request, "fulfillment/slips.html")
 
 
 @require_http_methods(["GET", "POST"])
 @embedded_view
 def pick_list(request):
-    form = SelectionForm(request.POST if request.method == "POST" else request.GET)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.non_field_errors()))
-        return redirect("fulfillment:open")
-    rows = selectors.selected_rows(company_id=request.company_id, order_ids=form.selected)
-    return render(request, "fulfillment/picklist.html", {
-        "rows": rows, "items": selectors.pick_items(rows),
-    })  # fmt: skip
+    return _printable_selection(
+        request, "fulfillment/picklist.html", lambda rows: {"items": selectors.pick_items(rows)}
+    )
 
 
 # --- CSV import -------------------------------------------------------------------------------
