@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.urls import get_script_prefix, set_script_prefix
 
-from oauth.client import CallStats, call_stats
+from flickrocket import CallStats, call_stats
 
 from .logging import request_id_var
 

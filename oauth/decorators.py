@@ -2,7 +2,8 @@ from functools import wraps
 
 from django.shortcuts import render
 
-from . import client as fr
+import flickrocket as fr
+
 from .selectors import installation_for
 
 

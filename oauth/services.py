@@ -17,9 +17,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import flickrocket as fr
 from frapp.errors import AppError
 
-from . import client as fr
+from . import clients
 from .crypto import decrypt, encrypt
 from .models import Installation, OAuthFlow
 
@@ -65,7 +66,7 @@ def start_install(*, company_id: int | None, user_id: str, scopes: list[str]) ->
 
 
 def install_redirect_url(*, flow: OAuthFlow) -> str:
-    return fr.authorize_url(scopes=flow.scopes.split(","), state=flow.state)
+    return clients.authorize_url(scopes=flow.scopes.split(","), state=flow.state)
 
 
 def complete_install(
@@ -208,7 +209,7 @@ def _exchange(*, company_id: int, stale: str | None, force: bool = False) -> fr.
         if not force and _fresh_token(installation, stale):
             return None
         try:
-            grant = fr.exchange_refresh_token(decrypt(installation.refresh_token_encrypted))
+            grant = clients.exchange_refresh_token(decrypt(installation.refresh_token_encrypted))
         except fr.NeedsReinstall:
             refused = True
         else:
@@ -252,7 +253,7 @@ def disconnect(*, company_id: int, reason: str = "disconnected by the owner") ->
 
 def refresh_granted_scopes(*, company_id: int) -> list[str]:
     """Re-read what FlickRocket says the app may do (app/update)."""
-    info = fr.FlickRocketClient(company_id).token_info()
+    info = clients.client_for(company_id, purpose="worker").token_info()
     scopes = [s.strip() for s in info.scope.split(",") if s.strip()]
     if scopes:
         Installation.objects.filter(company_id=company_id).update(scopes=",".join(scopes))

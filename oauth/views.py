@@ -6,13 +6,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from flickrocket.signing import launch_is_valid
 from frapp.middleware import embedded_session_prefix
 
 from . import services
 from .decorators import embedded_view
 from .forms import AuthorizeForm, CallbackForm, LaunchForm
 from .selectors import installation_for
-from .signing import launch_is_valid
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from oauth.client import WEBHOOK_TOPICS
+from flickrocket import WEBHOOK_TOPICS
 
 TOPIC_CHOICES = [(topic, topic) for topic in WEBHOOK_TOPICS]
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 
+import msgspec
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.utils import timezone
 
-from oauth import client as fr
+import flickrocket as fr
+from oauth.clients import client_for
 
 from ..models import (
     AuditEntry,
@@ -173,7 +175,7 @@ def order_list(
     if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
         try:
             orders = _fetch(company_id, kind, created_at_min, created_at_max)
-        except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+        except fr.Transient as exc:
             if cache is None:
                 raise
             problem = str(exc)
@@ -227,13 +229,13 @@ def _parsed_orders(cache: ListCache) -> list[fr.Fulfillment]:
     if hit is not None:
         return hit
     payload = ListCache.objects.values_list("payload", flat=True).get(pk=cache.pk)
-    orders = [fr.Fulfillment.from_api(item) for item in payload]
+    orders = fr.parse_list(fr.Fulfillment, payload)
     _remember_parsed(cache, orders)
     return orders
 
 
 def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillment]:
-    client = fr.FlickRocketClient.for_page_view(company_id)
+    client = client_for(company_id)
     if kind == ListCache.Kind.OPEN:
         return client.open_fulfillments()
     if kind == ListCache.Kind.SHIPPED:
@@ -318,9 +320,9 @@ def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
     """
     problem = ""
     try:
-        order = fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
+        order = client_for(company_id).fulfillment(order_id)
         since = timezone.now()
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         order = services.cached_order(company_id=company_id, order_id=order_id)
         if order is None:
             raise
@@ -462,7 +464,7 @@ def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:
     for row in listing.rows:
         order = row.order
         if row.is_shipped and not order.is_shipped:
-            order = fr.Fulfillment(**{**order.__dict__, "status": fr.Fulfillment.SHIPPED})
+            order = msgspec.structs.replace(order, status=fr.Fulfillment.SHIPPED)
         orders[order.id] = order
     return orders
 

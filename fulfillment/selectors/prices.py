@@ -11,8 +11,8 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from flickrocket import PriceModel
 from frapp.spreadsheets import csv_safe_row
-from oauth.client import PriceModel
 
 from .webhooks import platform_time
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 
+import flickrocket as fr
 from fulfillment.models import WebhookDelivery
 from fulfillment.services.webhooks import ESSENTIAL_TOPICS, receiver_address
-from oauth import client as fr
+from oauth.clients import client_for
 
 DELIVERIES_PER_PAGE = 50
 
@@ -48,7 +49,7 @@ def platform_time(value: str) -> datetime | None:
 def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
     overview = SubscriptionsOverview(receiver=receiver_address())
     try:
-        hooks = fr.FlickRocketClient.for_page_view(company_id).webhooks()
+        hooks = client_for(company_id).webhooks()
     except fr.Forbidden:
         overview.needs_permission = True
         overview.error = "This app was installed without the permission to manage webhooks."
@@ -72,7 +73,7 @@ def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
 
 def subscription(*, company_id: int, webhook_id: int) -> fr.Webhook:
     """One hook of this company; another company's id is NotFound at the platform."""
-    return fr.FlickRocketClient.for_page_view(company_id).webhook(webhook_id)
+    return client_for(company_id).webhook(webhook_id)
 
 
 def deliveries_page(

@@ -12,19 +12,20 @@ import csv
 import hashlib
 import io
 import logging
-import random
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import msgspec
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+import flickrocket as fr
 from frapp.errors import AppError
-from oauth import client as fr
+from oauth.clients import client_for
 
 from ..models import (
     AuditEntry,
@@ -133,10 +134,10 @@ def _confirm_order_exists(
     if PendingUpdate.objects.filter(company_id=company_id, order_id=order_id, state=State.ACCEPTED).exists():
         return
     try:
-        fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
+        client_for(company_id).fulfillment(order_id)
     except fr.NotFound:
         raise AppError(f"Order {order_id} is not one of this shop's orders.") from None
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         logger.info("order %s of company %s not verified (%s); queued anyway", order_id, company_id, exc)
 
 
@@ -543,8 +544,8 @@ def _worker_client(company_id: int) -> fr.FlickRocketClient:
     connect = settings.FLICKROCKET_CONNECT_TIMEOUT
     fitting = settings.FULFILLMENT_OUTBOX_LEASE_SECONDS / tries - connect - 1.0
     read = min(settings.FLICKROCKET_READ_TIMEOUT, max(1.0, fitting))
-    return fr.FlickRocketClient(
-        company_id, read_timeout=read, max_attempts=WORKER_ATTEMPTS, max_rate_wait=0,
+    return client_for(
+        company_id, purpose="worker", read_timeout=read, max_attempts=WORKER_ATTEMPTS, max_rate_wait=0,
         on_call_limit=_observe_call_limit,
     )  # fmt: skip
 
@@ -593,7 +594,7 @@ def _send(client: fr.FlickRocketClient, update: PendingUpdate) -> str:
         _hold_company(update.company_id, exc.retry_after)
         _requeue(update, exc, delay=exc.retry_after)
         return "retry"
-    except (fr.Unavailable, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         # A garbled or missing answer to a PUT may hide an applied write; the same PUT again
         # is harmless, so both are retried like an outage.
         _requeue(update, exc, delay=_backoff(update.attempts))
@@ -612,8 +613,7 @@ def _accepted_detail(result: fr.Fulfillment) -> str:
 
 
 def _backoff(attempts: int) -> float:
-    base = settings.FULFILLMENT_OUTBOX_BACKOFF_BASE
-    return min(900.0, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
+    return fr.backoff(attempts, base=settings.FULFILLMENT_OUTBOX_BACKOFF_BASE, cap=900.0)
 
 
 def _claimed(update: PendingUpdate) -> PendingUpdate | None:
@@ -787,7 +787,7 @@ def remember_list(
         kind=kind,
         params=params,
         defaults={
-            "payload": [asdict(order) for order in orders],
+            "payload": msgspec.to_builtins(orders),
             "count": len(orders),
             "fetched_at": timezone.now(),
             "version": version,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,13 +24,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+import flickrocket as fr
+from flickrocket.signing import webhook_is_valid
 from frapp.errors import AppError
 from fulfillment.models import WebhookDelivery
 from fulfillment.services import fulfillments as fulfillment_services
-from oauth import client as fr
 from oauth import services as oauth_services
+from oauth.clients import client_for
 from oauth.models import Installation
-from oauth.signing import webhook_is_valid
 
 logger = logging.getLogger(__name__)
 
@@ -197,10 +197,10 @@ def _on_app_uninstalled(delivery: WebhookDelivery) -> Action:
             WebhookDelivery.Outcome.RECORDED,
             "Ignored: the app was installed again after this notice was sent.",
         )
-    # CONTRACT.md §4's signature has no separators, so a captured body can be re-split to name
+    # The webhook signature has no separators, so a captured body can be re-split to name
     # another company; act only once FlickRocket itself confirms the grant is gone.
     try:
-        fr.FlickRocketClient(delivery.company_id).token_info()
+        client_for(delivery.company_id, purpose="worker").token_info()
     except (fr.NeedsReinstall, fr.NotInstalled):
         pass
     else:
@@ -309,7 +309,7 @@ def process_delivery(*, delivery_id: int) -> str | None:
 
 
 def _retry_later(delivery: WebhookDelivery, error: str) -> str:
-    delay = min(600.0, 5.0 * 2 ** (delivery.attempts - 1)) * random.uniform(0.8, 1.2)
+    delay = fr.backoff(delivery.attempts, base=5.0, cap=600.0)
     when = timezone.now() + timedelta(seconds=delay)
     # The claim now means "not before": neither the sweep nor a stray task takes it early.
     WebhookDelivery.objects.filter(id=delivery.id, processed_at__isnull=True).update(
@@ -383,7 +383,7 @@ def receiver_address() -> str:
 
 
 def _client(company_id: int) -> fr.FlickRocketClient:
-    return fr.FlickRocketClient.for_page_view(company_id)
+    return client_for(company_id)
 
 
 def subscribe(*, company_id: int, topic: str, address: str) -> fr.Webhook:

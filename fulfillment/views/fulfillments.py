@@ -9,9 +9,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+import flickrocket as fr
 from frapp.errors import AppError
 from frapp.spreadsheets import csv_safe_row
-from oauth import client as fr
 from oauth.decorators import embedded_view
 
 from ..forms.fulfillments import (
@@ -53,7 +53,7 @@ def _order_list(request, kind: str):
             created_at_max=high if kind == ListCache.Kind.ALL else None,
             refresh=request.GET.get("refresh") == "1" or request.session.pop("fresh_launch", False),
         )
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         return render(
             request, "fulfillment/list.html",
             {"kind": kind, "title": TITLES[kind], "form": form, "unavailable": str(exc)},
@@ -181,7 +181,7 @@ def _detail_context(request, order_id: int, *, form=None):
 def order_detail(request, order_id: int):
     try:
         context = _detail_context(request, order_id)
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         return render(
             request, "fulfillment/detail.html",
             {"unavailable": str(exc), "order_id": order_id}, status=503,
@@ -228,7 +228,7 @@ def ship_order(request, order_id: int):
         return redirect("fulfillment:detail", order_id=order_id)
     try:
         context = _detail_context(request, order_id, form=form)
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         messages.error(request, str(exc))
         return redirect("fulfillment:detail", order_id=order_id)
     return render(request, "fulfillment/detail.html", context, status=400)
@@ -278,7 +278,7 @@ def scan(request):
     except fr.NotFound:
         form.add_error("order_id", f"Order {order_id} is not one of this shop's orders.")
         return render(request, "fulfillment/scan.html", {**context, "form": form}, status=404)
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         form.add_error(None, str(exc))
         return render(request, "fulfillment/scan.html", {**context, "form": form}, status=503)
     row = detail.row

@@ -6,10 +6,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+import flickrocket as fr
 from fulfillment.forms.prices import PriceFilterForm
 from fulfillment.selectors import prices as selectors
 from fulfillment.services import prices as services
-from oauth import client as fr
 from oauth.decorators import embedded_view
 
 

@@ -9,10 +9,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+import flickrocket as fr
 from fulfillment.forms.webhooks import DeliveryFilterForm, SubscriptionForm
 from fulfillment.selectors import webhooks as selectors
 from fulfillment.services import webhooks as services
-from oauth import client as fr
 from oauth.decorators import embedded_view
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from django.urls.converters import IntConverter
 
 from fulfillment.selectors import fulfillments as fulfillment_selectors
 from fulfillment.services import fulfillments as fulfillment_services
-from oauth import client as fr
+from oauth.clients import client_for
 
 OTHER = 1305
 OTHER_USER = "5120"
@@ -29,7 +29,7 @@ class OtherShop:
 @pytest.fixture
 def other_shop(installed, sandbox) -> OtherShop:
     installed(OTHER)
-    client = fr.FlickRocketClient(OTHER)
+    client = client_for(OTHER, purpose="worker")
     orders = sandbox.fulfillments(OTHER)
     order = next(o for o in orders if o["status"] == 0)
     second = next(o for o in orders if o["status"] == 0 and o["id"] != order["id"])

@@ -7,7 +7,7 @@ The routes are enumerated from the URLconf, so a new id-taking URL is covered (o
 import pytest
 
 from fulfillment.models import CsvImport, PendingUpdate
-from oauth import client as fr
+from oauth.clients import client_for
 
 from .conftest import OTHER, OTHER_HOOK_ADDRESS, app_patterns, fill, int_params
 
@@ -24,7 +24,8 @@ def test_every_id_taking_url_is_covered():
 
 
 def _other_state(sandbox):
-    hooks = sorted((h.id, h.topic, h.address, h.is_active) for h in fr.FlickRocketClient(OTHER).webhooks())
+    client = client_for(OTHER, purpose="worker")
+    hooks = sorted((h.id, h.topic, h.address, h.is_active) for h in client.webhooks())
     return {
         "orders": sandbox.fulfillments(OTHER),
         "hooks": hooks,

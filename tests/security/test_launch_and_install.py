@@ -10,9 +10,9 @@ import pytest
 import requests
 from django.contrib.sessions.models import Session
 
+from flickrocket.signing import launch_hmac
 from oauth.crypto import decrypt
 from oauth.models import Installation, OAuthFlow
-from oauth.signing import launch_hmac
 from oauth.views import FLOW_COOKIE
 from tests.factories import launch, launch_query, make_installation
 

@@ -5,10 +5,10 @@ import json
 import pytest
 from django.conf import settings
 
+from flickrocket.signing import webhook_is_valid
 from fulfillment.models import WebhookDelivery
 from fulfillment.services.webhooks import process_delivery
 from oauth.models import Installation
-from oauth.signing import webhook_is_valid
 from tests.factories import deliver_webhook, make_installation, webhook_body
 
 pytestmark = pytest.mark.django_db

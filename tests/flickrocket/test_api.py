@@ -1,4 +1,5 @@
-"""The FlickRocket client against the sandbox: data in, typed errors out, never a Response."""
+"""The FlickRocket client's endpoints against the sandbox: data in, typed errors out, never a
+Response; and against a fake of what the live platform may do instead."""
 
 import json
 import threading
@@ -6,25 +7,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from oauth import client as fr
+import flickrocket as fr
+from oauth.clients import client_for
+from tests.flickrocket.conftest import list_calls
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(installed):
-    installed(1202)
-    return fr.FlickRocketClient(1202, max_rate_wait=5)
-
-
-def list_calls(sandbox, endpoint):
-    return sandbox.calls()["by_endpoint"].get(endpoint, {}).get("count", 0)
 
 
 def test_open_fulfillments_come_back_as_dataclasses_in_one_call(installed, flickrocket):
     flickrocket.reset(open_orders=120)
     installed(1202)
-    api = fr.FlickRocketClient(1202)
+    api = client_for(1202, purpose="worker")
     orders = api.open_fulfillments()
     assert len(orders) == 120
     assert all(isinstance(o, fr.Fulfillment) and not o.is_shipped for o in orders)
@@ -38,7 +31,7 @@ def test_open_fulfillments_come_back_as_dataclasses_in_one_call(installed, flick
 def test_a_full_page_of_fifty_makes_the_client_ask_for_more(installed, flickrocket):
     flickrocket.reset(open_orders=50)
     installed(1202)
-    api = fr.FlickRocketClient(1202)
+    api = client_for(1202, purpose="worker")
     assert len(api.open_fulfillments()) == 50
     # 50 could be a silently paged answer: the client asks for page 2, gets a short page, stops.
     assert list_calls(flickrocket, "GET /api/fulfillments/open.json") == 2
@@ -64,59 +57,6 @@ def test_another_companys_order_is_not_found(api, flickrocket):
     other = flickrocket.fulfillments(1305)[0]["id"]
     with pytest.raises(fr.NotFound):
         api.fulfillment(other)
-
-
-def test_server_errors_are_retried_then_reported_as_unavailable(api, flickrocket):
-    api.fulfillment_count()
-    flickrocket.clear_calls()
-    flickrocket.faults(error_rate=1.0)
-    with pytest.raises(fr.Unavailable) as caught:
-        api.fulfillment_count()
-    assert caught.value.retryable is True
-    assert list_calls(flickrocket, "GET /api/fulfillments/count.json") == api.max_attempts
-
-
-def test_a_write_that_fails_is_never_blindly_repeated_as_a_post(api, flickrocket):
-    api.webhooks()
-    flickrocket.clear_calls()
-    flickrocket.faults(error_rate=1.0, error_codes=[503])
-    with pytest.raises(fr.Unavailable):
-        api.create_webhook(topic="order/create", address="https://example.com/hook")
-    assert list_calls(flickrocket, "POST /admin/webhooks.json") == 1
-
-
-def test_timeouts_become_unavailable(installed, flickrocket, settings):
-    installed(1202)
-    fr.FlickRocketClient(1202).fulfillment_count()
-    flickrocket.faults(timeout_rate=1.0, timeout_seconds=2)
-    api = fr.FlickRocketClient(1202, read_timeout=0.3, max_attempts=1)
-    with pytest.raises(fr.Unavailable, match="did not answer in time"):
-        api.fulfillment_count()
-
-
-def test_outage_is_unavailable(api, flickrocket):
-    api.fulfillment_count()
-    flickrocket.faults(outage=True)
-    with pytest.raises(fr.Unavailable):
-        api.open_fulfillments()
-
-
-def test_rate_limit_waits_for_retry_after_and_gets_through(api, flickrocket):
-    flickrocket.settings(bucket_size=3, leak_rate=2)
-    counts = [api.fulfillment_count() for _ in range(6)]
-    assert len(set(counts)) == 1
-    assert flickrocket.calls()["rate_limited"] >= 1
-    assert api.last_call_limit is not None and api.last_call_limit.size == 3
-
-
-def test_rate_limit_longer_than_the_caller_may_wait_raises_rate_limited(installed, flickrocket):
-    installed(1202)
-    flickrocket.settings(bucket_size=2, leak_rate=0.1)
-    api = fr.FlickRocketClient(1202, max_rate_wait=0.5)
-    with pytest.raises(fr.RateLimited) as caught:
-        for _ in range(5):
-            api.fulfillment_count()
-    assert caught.value.retry_after > 0.5
 
 
 def test_webhook_fields_are_read_in_the_docs_spelling(api, flickrocket):
@@ -163,7 +103,7 @@ class PluginStylePlatform(BaseHTTPRequestHandler):
 @pytest.fixture
 def plugin_platform(installed, flickrocket, settings):
     installed(1202)
-    fr.FlickRocketClient(1202).fulfillment_count()  # a valid token stored first, from the sandbox
+    client_for(1202, purpose="worker").fulfillment_count()  # a valid token stored first, from the sandbox
     server = ThreadingHTTPServer(("127.0.0.1", 0), PluginStylePlatform)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.FLICKROCKET_API_BASE = f"http://127.0.0.1:{server.server_port}"
@@ -173,24 +113,76 @@ def plugin_platform(installed, flickrocket, settings):
 
 
 def test_a_platform_that_pages_silently_is_read_to_the_end(plugin_platform):
-    orders = fr.FlickRocketClient(1202).open_fulfillments()
+    orders = client_for(1202, purpose="worker").open_fulfillments()
     assert [o.id for o in orders] == list(range(1, 121))
 
 
 def test_the_plugins_webhook_field_names_are_understood(plugin_platform):
-    (hook,) = fr.FlickRocketClient(1202).webhooks()
+    (hook,) = client_for(1202, purpose="worker").webhooks()
     assert (hook.topic, hook.address, hook.is_active) == ("order/create", "https://x.test/h", False)
 
 
-def test_a_deadline_bounds_the_whole_call_including_retries(installed, flickrocket):
-    import time
+def test_dates_go_out_with_a_four_digit_year(fake_platform):
+    from datetime import datetime
 
-    installed(1202)
-    fr.FlickRocketClient(1202).fulfillment_count()
-    flickrocket.faults(timeout_rate=1.0, timeout_seconds=3)
-    api = fr.FlickRocketClient(1202, read_timeout=2.5, max_attempts=3)
-    api.deadline = time.monotonic() + 0.5
-    started = time.monotonic()
-    with pytest.raises(fr.Unavailable):
-        api.fulfillment_count()
-    assert time.monotonic() - started < 2.5  # without the deadline: at least one 2.5 s read
+    platform = fake_platform(lambda method, path, query: (200, {}, {"fulfillments": []}))
+    client = fr.FlickRocketClient(base_url=platform.url, token=lambda stale: "t")
+    client.all_fulfillments(
+        created_at_min=datetime(999, 1, 2, 3, 4, 5), created_at_max=datetime(2026, 12, 31)
+    )
+    ((_, path, query, _, _),) = platform.requests
+    assert path == "/api/fulfillments.json"
+    # strftime("%Y") writes 999 on Linux, which the platform cannot read as a date.
+    assert query == {"created_at_min": "0999-01-02T03:04:05", "created_at_max": "2026-12-31T00:00:00"}
+
+
+def test_a_refused_token_is_reported_through_on_refused(flickrocket):
+    refusals = []
+    client = fr.FlickRocketClient(
+        base_url=flickrocket.url, token=lambda stale: "forged", on_refused=refusals.append
+    )
+    with pytest.raises(fr.NeedsReinstall):
+        client.fulfillment_count()
+    assert refusals == ["token refused"]
+
+
+def test_an_expired_token_is_exchanged_once_through_the_provider(fake_platform):
+    def answer(method, path, query):
+        return (401, {}, {"error": "expired"}) if len(platform.requests) == 1 else (200, {}, {"count": 3})
+
+    platform = fake_platform(answer)
+    asked = []
+    client = fr.FlickRocketClient(
+        base_url=platform.url, token=lambda stale: asked.append(stale) or f"t{len(asked)}"
+    )
+    assert client.fulfillment_count() == 3
+    assert asked == [None, "t1"]  # the expired token is named, so it is never handed out again
+    assert [headers["Authorization"] for *_, headers in platform.requests] == ["Bearer t1", "Bearer t2"]
+
+
+def test_the_app_catches_every_platform_error_as_its_own():
+    from frapp.errors import AppError
+
+    assert AppError is fr.Error
+    for error in (fr.NotFound, fr.Invalid, fr.Unavailable, fr.RateLimited, fr.BadResponse, fr.NeedsReinstall):
+        assert issubclass(error, AppError)
+    assert {e for e in (fr.Unavailable, fr.RateLimited, fr.BadResponse) if issubclass(e, fr.Transient)} == {
+        fr.Unavailable,
+        fr.RateLimited,
+        fr.BadResponse,
+    }
+    assert not issubclass(fr.NotFound, fr.Transient) and not issubclass(fr.NeedsReinstall, fr.RequestFailed)
+    with pytest.raises(AppError, match="not answering"):
+        raise fr.Unavailable()
+
+
+def test_the_platform_package_imports_nothing_from_the_project_nor_django():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, flickrocket, flickrocket.signing; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'oauth', 'fulfillment', 'frapp'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
