@@ -19,6 +19,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.urls import get_script_prefix, set_script_prefix
+from django.utils.cache import add_never_cache_headers
 
 from oauth.client import CallStats, call_stats
 
@@ -66,6 +67,9 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
             set_script_prefix(outer_prefix)
         self._save_embedded(request)
         self._allow_framing(response)
+        # Every embedded page (lists, orders, slips, exports) carries customer data: no browser
+        # or proxy may keep a copy.
+        add_never_cache_headers(response)
         return response
 
     def _save_embedded(self, request) -> None:
