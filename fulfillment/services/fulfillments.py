@@ -14,7 +14,7 @@ import io
 import logging
 import random
 import time
-from collections.abc import Iterable
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from frapp.errors import AppError
 from oauth import client as fr
@@ -57,6 +58,9 @@ def normalize_tracking(raw: str) -> str:
     text = (raw or "").strip()
     if not text:
         return ""
+    problem = tracking_character_problem(text)
+    if problem:
+        raise _tracking_error(problem)
     numbers = [part.strip() for part in text.split(",")]
     if any(not number for number in numbers):
         raise _tracking_error("A tracking number is empty: remove the extra comma.")
@@ -74,6 +78,37 @@ def normalize_tracking(raw: str) -> str:
             f"at most {MAX_TRACKING_LENGTH}."
         )
     return joined
+
+
+# Tab and line breaks are left to the "contains a space" rule, whose advice (use commas) fits.
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def tracking_character_problem(text: str) -> str:
+    """The owner's message if ``text`` holds a NUL, control or invisible character, else "".
+
+    Pasted numbers carry zero-width spaces, BOMs and bidi overrides the owner cannot see;
+    FlickRocket would store them and carriers would not find the parcel. The forms, the scan
+    box, bulk ship and the CSV import all ask this one function, so each says the same.
+    """
+    for ch in text:
+        if _refused(ch):
+            return gettext(
+                "A tracking number contains an invisible or control character (%(character)s): "
+                "type it in again instead of pasting it."
+            ) % {"character": f"U+{ord(ch):04X}"}
+    return ""
+
+
+def visible_text(text: str) -> str:
+    """``text`` with every character the tracking rule refuses shown as ⟨U+XXXX⟩, for pages
+    and the database (PostgreSQL refuses NUL in text)."""
+    return "".join(f"⟨U+{ord(ch):04X}⟩" if _refused(ch) else ch for ch in text)
+
+
+def _refused(ch: str) -> bool:
+    return ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) in _INVISIBLE_CATEGORIES
 
 
 def _tracking_error(message: str) -> AppError:
@@ -808,20 +843,85 @@ CSV_MAX_BYTES = 2 * 1024 * 1024
 CSV_MAX_ROWS = 10_000
 
 
-def _csv_rows(data: bytes) -> Iterable[tuple[int, list[str]]]:
+CSV_DELIMITERS = ",;\t|"  # comma, semicolon (German/French Excel), tab, pipe
+
+
+@dataclass(frozen=True)
+class _CsvRecord:
+    line: int  # the physical line the row starts on, as an editor numbers it
+    last_line: int  # > line when a quoted cell ran over line breaks
+    cells: list[str]
+
+
+def _not_text_error() -> AppError:
+    return AppError(
+        gettext("The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again."),
+        field_errors={"file": [gettext("Not UTF-8 text.")]},
+    )
+
+
+def _csv_delimiter(text: str) -> str:
+    """The separator that ends the first cell of the first line (header or first row).
+
+    An order id (or a header word) never contains one, whereas tracking cells may hold
+    commas, so counting separators over the sample guesses wrong where this does not.
+    """
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    quoted = False
+    for ch in first:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in CSV_DELIMITERS:
+            return ch
+    return ","
+
+
+def _csv_rows(data: bytes) -> list[_CsvRecord]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise AppError(
-            "The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again.",
-            field_errors={"file": ["Not UTF-8 text."]},
-        ) from None
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    for number, row in enumerate(reader, start=1):
-        if any(cell.strip() for cell in row):
-            yield number, row
+        raise _not_text_error() from None
+    if text.count("\x00") * 10 > len(text):
+        raise _not_text_error()  # UTF-16 without a BOM, or a binary file that happens to decode
+    # Old Mac files end lines with CR alone; Windows with CRLF. The reader wants "\n".
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    reader = csv.reader(io.StringIO(text), delimiter=_csv_delimiter(text))
+    records: list[_CsvRecord] = []
+    line = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _csv_read_error(line, exc) from None
+        if any(cell.strip() for cell in cells):
+            records.append(_CsvRecord(line=line, last_line=reader.line_num, cells=cells))
+        line = reader.line_num + 1
+    return records
+
+
+def _csv_read_error(line: int, exc: csv.Error) -> AppError:
+    if "field larger than field limit" in str(exc):
+        message = gettext(
+            "Line %(line)s: a cell is longer than %(limit)s characters. "
+            "Check that every quote (\") from that line on is closed, then upload the file again."
+        ) % {"line": line, "limit": f"{csv.field_size_limit():,}"}
+    else:
+        message = gettext("Line %(line)s cannot be read as CSV (%(detail)s).") % {
+            "line": line, "detail": str(exc)[:100],
+        }  # fmt: skip
+    return AppError(message, field_errors={"file": [message]})
+
+
+def _swallowed_lines(record: _CsvRecord) -> str:
+    """The owner's message when a quote opened and never closed ate the following lines."""
+    if record.last_line == record.line and not any("\n" in cell for cell in record.cells):
+        return ""
+    return gettext(
+        "Lines %(first)s–%(last)s were read as one row: a quote (\") on line %(first)s is not "
+        "closed where its cell ends. Fix the quote and upload the file again."
+    ) % {"first": record.line, "last": record.last_line}
 
 
 def preview_tracking_csv(
@@ -834,9 +934,10 @@ def preview_tracking_csv(
     """
     if len(data) > CSV_MAX_BYTES:
         raise AppError("The file is larger than 2 MB.", field_errors={"file": ["Too large."]})
-    rows = list(_csv_rows(data))
-    if rows and rows[0][1] and not rows[0][1][0].strip().lstrip("#").isdigit():
-        rows = rows[1:]  # a header line
+    rows = _csv_rows(data)
+    if rows and rows[0].cells and not _is_order_id(rows[0].cells[0].strip().lstrip("#")):
+        if not _swallowed_lines(rows[0]):
+            rows = rows[1:]  # a header line
     if not rows:
         raise AppError("The file has no rows.", field_errors={"file": ["No rows."]})
     if len(rows) > CSV_MAX_ROWS:
@@ -847,13 +948,22 @@ def preview_tracking_csv(
     pending = _pending_ships(company_id)
     seen: dict[int, int] = {}
     built = []
-    for line, cells in rows:
+    for record in rows:
+        line, cells = record.line, record.cells
         raw_id = cells[0].strip() if cells else ""
         raw_tracking = ",".join(cells[1:]).strip() if len(cells) > 1 else ""
-        row = CsvImportRow(line=line, raw_order_id=raw_id[:100], tracking_number=raw_tracking[:200])
-        order_id = int(raw_id.lstrip("#")) if raw_id.lstrip("#").isdigit() else None
+        # Kept for the preview, so what cannot be stored or seen (NUL, zero-width) is spelled out.
+        row = CsvImportRow(
+            line=line,
+            raw_order_id=visible_text(raw_id)[:100],
+            tracking_number=visible_text(raw_tracking)[:200],
+        )
+        order_id = int(raw_id.lstrip("#")) if _is_order_id(raw_id.lstrip("#")) else None
         row.order_id = order_id if order_id is not None and order_id < 2**62 else None
-        if row.order_id is None:
+        swallowed = _swallowed_lines(record)
+        if swallowed:
+            row.verdict, row.reason = CsvImportRow.Verdict.INVALID, swallowed[:300]
+        elif row.order_id is None:
             row.verdict, row.reason = CsvImportRow.Verdict.INVALID, "The order id is not a number."
         elif row.order_id in seen:
             row.verdict = CsvImportRow.Verdict.DUPLICATE
@@ -880,7 +990,7 @@ def preview_tracking_csv(
         job = CsvImport.objects.create(
             company_id=company_id,
             user_id=user_id or "",
-            filename=filename[:255],
+            filename=visible_text(filename)[:255],
             ship=ship,
             total_rows=len(built),
             ready_rows=sum(1 for r in built if r.verdict == CsvImportRow.Verdict.READY),
@@ -889,6 +999,12 @@ def preview_tracking_csv(
             row.csv_import = job
         CsvImportRow.objects.bulk_create(built, batch_size=500)
     return job
+
+
+def _is_order_id(text: str) -> bool:
+    # str.isdigit() also says yes to "²" and Arabic-Indic digits, which int() then refuses, and
+    # int() refuses more than 4,300 digits: both ended in a 500.
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def _pending_ships(company_id: int) -> set[int]:
@@ -959,10 +1075,18 @@ def apply_tracking_csv(*, import_id: int) -> int:
     return queued
 
 
-def cancel_tracking_csv(*, company_id: int, import_id: int) -> None:
-    CsvImport.objects.filter(company_id=company_id, pk=import_id, state=CsvImport.State.PREVIEW).update(
+def cancel_tracking_csv(*, company_id: int, import_id: int) -> CsvImport:
+    """Cancel a previewed import of this company; one already confirmed goes on."""
+    job = CsvImport.objects.filter(company_id=company_id, pk=import_id).first()
+    if job is None:
+        raise AppError(gettext("This import does not exist."))
+    if CsvImport.objects.filter(pk=job.pk, state=CsvImport.State.PREVIEW).update(
         state=CsvImport.State.CANCELLED
-    )
+    ):
+        job.state = CsvImport.State.CANCELLED
+    else:
+        job.refresh_from_db(fields=["state"])
+    return job
 
 
 def _import_row_settled(import_id: int | None) -> None:

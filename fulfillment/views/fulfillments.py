@@ -7,6 +7,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frapp.errors import AppError
@@ -270,7 +271,8 @@ def scan(request):
     if request.method == "GET":
         return render(request, "fulfillment/scan.html", {**context, "form": ScanForm()})
     form = ScanForm(request.POST)
-    if not form.is_valid():
+    valid = form.is_valid()
+    if "order_id" not in form.cleaned_data:
         return render(request, "fulfillment/scan.html", {**context, "form": form}, status=400)
     order_id = form.cleaned_data["order_id"]
     try:
@@ -288,6 +290,12 @@ def scan(request):
         return render(
             request, "fulfillment/scan.html", {**context, "form": form, "row": row, "step": "tracking"}
         )
+    if not valid:
+        # The scanned order stays on screen: only the tracking box needs another go.
+        return render(
+            request, "fulfillment/scan.html",
+            {**context, "form": form, "row": row, "step": "tracking"}, status=400,
+        )  # fmt: skip
     try:
         update = services.mark_shipped(
             company_id=request.company_id,
@@ -455,7 +463,14 @@ def csv_import_confirm(request, import_id: int):
 @require_POST
 @embedded_view
 def csv_import_cancel(request, import_id: int):
-    services.cancel_tracking_csv(company_id=request.company_id, import_id=import_id)
+    _import_or_404(request, import_id)  # another shop's import is not found, like any foreign id
+    try:
+        job = services.cancel_tracking_csv(company_id=request.company_id, import_id=import_id)
+    except AppError:
+        raise Http404("No such import") from None
+    if job.state != CsvImport.State.CANCELLED:
+        messages.error(request, _("This import was already confirmed; it cannot be cancelled any more."))
+        return redirect("fulfillment:import", import_id=import_id)
     messages.info(request, "Import cancelled; nothing was sent.")
     return redirect("fulfillment:import-upload")
 
