@@ -68,7 +68,12 @@ FULFILLMENT_STUCK_SECONDS = env.int("FULFILLMENT_STUCK_SECONDS", default=300)
 PRICE_CACHE_SECONDS = env.int("PRICE_CACHE_SECONDS", default=120)
 
 APP_SESSION_IDLE_SECONDS = env.int("APP_SESSION_IDLE_SECONDS", default=30 * 60)
+# A launch URL carries no time the platform signed, so a session also ends this long after the
+# launch that opened it, however busy it has been.
+APP_SESSION_MAX_AGE_SECONDS = env.int("APP_SESSION_MAX_AGE_SECONDS", default=12 * 60 * 60)
 OAUTH_STATE_MAX_AGE = env.int("OAUTH_STATE_MAX_AGE", default=10 * 60)
+# An App Store install nothing could tie to its shop waits this long for the owner's confirm click.
+OAUTH_PENDING_GRANT_MAX_AGE = env.int("OAUTH_PENDING_GRANT_MAX_AGE", default=24 * 60 * 60)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
@@ -99,6 +104,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "frapp",
     "oauth",
     "fulfillment",
 ]
@@ -183,6 +189,8 @@ SECURE_CSP = {
 # Pages meant for the FlickRocket iframe get frame-ancestors FLICKROCKET_ADMIN_ORIGIN instead
 # (frapp/middleware.py).
 X_FRAME_OPTIONS = "DENY"
+# The DEBUG 500 page and error mails list the path and headers, which carry the session key.
+DEFAULT_EXCEPTION_REPORTER = "frapp.debug.RedactingExceptionReporter"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -225,7 +233,10 @@ LOGGING = {
     },
     "formatters": {
         "json": {"()": "frapp.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "plain": {
+            "()": "frapp.logging.PlainFormatter",
+            "fmt": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+        },
     },
     "handlers": {
         "console": {
@@ -234,9 +245,14 @@ LOGGING = {
             "formatter": env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain"),
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "filters": ["redact"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Filters on a logger change the record before any handler sees it, including handlers that
+    # do not use ours (frapp/apps.py installs them again whatever this says).
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        "django": {"filters": ["redact"]},
+        "django.request": {"filters": ["redact"]},
+        "django.security.csrf": {"filters": ["redact"]},
+        "django.server": {"level": "WARNING", "filters": ["redact"]},
         "urllib3": {"level": "WARNING"},
     },
 }

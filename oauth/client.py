@@ -684,6 +684,41 @@ class FlickRocketClient(requests.Session):
         )
 
 
+class GrantReader(FlickRocketClient):
+    """Reads with one access token that is nobody's installation yet (a grant being checked).
+
+    It never asks the token store for a token and never marks a company on a 401: the grant
+    may belong to another shop than the one it claims.
+    """
+
+    def __init__(self, access_token: str):
+        super().__init__(0, read_timeout=settings.FLICKROCKET_PAGE_READ_TIMEOUT, max_attempts=2)
+        self._grant_token = access_token
+
+    def _access_token(self, stale: str | None = None) -> str:
+        if stale is not None:
+            raise NeedsReinstall()
+        return self._grant_token
+
+    def _error(self, response: requests.Response) -> FlickRocketError:
+        if response.status_code == 401:
+            return NeedsReinstall(status=401)
+        return super()._error(response)
+
+    def fulfillment_sample(self) -> list[Fulfillment]:
+        """Some of the shop's fulfillments, open first, at most a page of each kind."""
+        for path in ("/api/fulfillments/open.json", "/api/fulfillments/complete.json"):
+            # Reference: CONTRACT.md §3 (open / complete lists; ``page`` may be ignored)
+            body = self._call("GET", path, params={"page": 1})
+            rows = self._envelope(body, "fulfillments")
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+                raise BadResponse("FlickRocket's fulfillment list is not a list.")
+            items = [Fulfillment.from_api(row) for row in rows]
+            if items:
+                return items
+        return []
+
+
 def authorize_url(*, scopes: Iterable[str], state: str) -> str:
     from urllib.parse import urlencode
 

@@ -3,16 +3,30 @@ from functools import wraps
 from django.shortcuts import render
 
 from . import client as fr
-from .selectors import installation_for
+from .selectors import installation_for, pending_grants_for
 
 
 def _install_page(request, installation=None, status=200):
+    """The install page; a shop without a working install that holds App Store grants waiting
+    for its confirmation sees those instead, from its own verified launch only."""
+    if installation is None or not installation.is_usable:
+        pending = pending_grants_for(company_id=request.company_id)
+        if pending:
+            return render(
+                request,
+                "oauth/pending.html",
+                {"installation": installation, "pending_grants": pending},
+                status=status,
+            )
     return render(
         request,
         "oauth/install.html",
         {"installation": installation},
         status=status,
     )
+
+
+install_page = _install_page
 
 
 def embedded_view(view=None, *, require_install: bool = True):
