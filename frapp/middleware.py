@@ -55,8 +55,11 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
         key = match["key"]
         request.embedded = True
         request.path_info = match["rest"] or "/"
+        # request.path keeps the key while the page is built (links, get_full_path, APPEND_SLASH);
+        # META's copy is read by nothing but reports, so it goes now.
+        request.META["PATH_INFO"] = request.path_info
         request.session = self.SessionStore(key)
-        if request.session.get("company_id") is not None:
+        if request.session.get("company_id") is not None and self._within_lifetime(request.session):
             request.company_id = int(request.session["company_id"])
             request.flickrocket_user_id = request.session.get("user_id")
         outer_prefix = get_script_prefix()
@@ -65,12 +68,27 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
             response = self.get_response(request)
         finally:
             set_script_prefix(outer_prefix)
+            # Django logs a 4xx/5xx response with request.path once we return ("Not Found: ...",
+            # "Unprocessable Content: ..."); by then no page needs the key.
+            request.path = outer_prefix.rstrip("/") + request.path_info
         self._save_embedded(request)
         self._allow_framing(response)
         # Every embedded page (lists, orders, slips, exports) carries customer data: no browser
         # or proxy may keep a copy.
         add_never_cache_headers(response)
         return response
+
+    def _within_lifetime(self, session) -> bool:
+        """A launch URL carries no signed time, so the session itself must end: at most
+        APP_SESSION_MAX_AGE_SECONDS after its launch, however recently it was used."""
+        now = int(time.time())
+        # A session opened before "created" was kept starts its lifetime at its launch, which
+        # its first "touched" still records.
+        created = session.setdefault("created", session.get("touched", now))
+        if now - created < settings.APP_SESSION_MAX_AGE_SECONDS:
+            return True
+        session.delete()
+        return False
 
     def _save_embedded(self, request) -> None:
         session = request.session
@@ -81,7 +99,9 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
         now = int(time.time())
         if session.modified or now - session.get("touched", 0) > SESSION_TOUCH_INTERVAL:
             session["touched"] = now
-            session.set_expiry(settings.APP_SESSION_IDLE_SECONDS)
+            # The row dies with the session, so clearsessions removes it after either limit.
+            remaining = session.get("created", now) + settings.APP_SESSION_MAX_AGE_SECONDS - now
+            session.set_expiry(max(1, min(settings.APP_SESSION_IDLE_SECONDS, remaining)))
             session.save()
 
     @staticmethod
