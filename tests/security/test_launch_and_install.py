@@ -308,3 +308,15 @@ def test_an_install_from_the_shops_own_launch_drops_pending_grants_for_it(flickr
     assert client.get(callback).status_code == 302
     assert Installation.objects.get(company_id=1202).status == Installation.Status.INSTALLED
     assert not PendingGrant.objects.exists()
+
+
+def test_launch_bound_flow_answered_for_another_shop_is_refused_before_any_exchange(
+    flickrocket, embedded, client
+):
+    callback = _consent(flickrocket, _start(embedded(1202)), 1305)
+    flickrocket.clear_calls()
+    response = client.get(callback)
+    assert response.status_code == 400
+    assert b"different shop" in response.content
+    assert flickrocket.calls()["token_exchange_attempts"] == 0
+    assert not Installation.objects.exists() and not PendingGrant.objects.exists()
