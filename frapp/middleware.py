@@ -6,8 +6,8 @@ ordinary Django session and sends the browser to ``/s/<session key>/...``; this 
 takes the key out of the path, loads the session, and sets the script prefix so that every
 ``reverse()``, ``redirect()`` and ``{% url %}`` keeps the key in the links it builds. Forms,
 htmx requests and navigation all carry it without any cookie, and CSRF works because its
-secret lives in that session (``CSRF_USE_SESSIONS``). Requests outside ``/s/`` (staff admin)
-keep Django's cookie session.
+secret lives in that session (``AppCsrfViewMiddleware``). Requests outside ``/s/`` (staff admin)
+keep Django's cookie session and CSRF cookie.
 """
 
 import logging
@@ -18,6 +18,12 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.middleware.csrf import (
+    CSRF_SESSION_KEY,
+    CSRF_TOKEN_LENGTH,
+    CsrfViewMiddleware,
+    _unmask_cipher_token,
+)
 from django.urls import get_script_prefix, set_script_prefix
 from django.utils.cache import add_never_cache_headers
 
@@ -112,6 +118,31 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
             "frame-ancestors": [settings.FLICKROCKET_ADMIN_ORIGIN],
         }
         response.xframe_options_exempt = True
+
+
+class AppCsrfViewMiddleware(CsrfViewMiddleware):
+    """Inside the iframe, where no cookie of ours survives, the CSRF secret lives in the embedded
+    session; everywhere else (the staff admin) in Django's usual first-party cookie
+    (``CSRF_USE_SESSIONS = False``).
+
+    With the secret in the session everywhere, every anonymous GET of the staff login page stored
+    a 14-day session row. The cookie is the global default because Django's admin protects its
+    views with its own ``csrf_protect``, which reads only the setting.
+    """
+
+    def _get_secret(self, request):
+        if not getattr(request, "embedded", False):
+            return super()._get_secret(request)
+        secret = request.session.get(CSRF_SESSION_KEY)
+        if secret is not None and len(secret) == CSRF_TOKEN_LENGTH:
+            secret = _unmask_cipher_token(secret)  # stored masked before Django 4.0
+        return secret
+
+    def _set_csrf_cookie(self, request, response):
+        if not getattr(request, "embedded", False):
+            return super()._set_csrf_cookie(request, response)
+        if request.session.get(CSRF_SESSION_KEY) != request.META["CSRF_COOKIE"]:
+            request.session[CSRF_SESSION_KEY] = request.META["CSRF_COOKIE"]
 
 
 class RequestLogMiddleware:

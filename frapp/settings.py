@@ -117,7 +117,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "frapp.middleware.EmbeddedSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "frapp.middleware.AppCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
@@ -169,9 +169,14 @@ TASKS = {
 }
 
 # The embedded session travels in the URL path (see frapp/middleware.py); the CSRF secret lives
-# in that session, so neither needs a third-party cookie inside the FlickRocket iframe.
+# in that session (frapp.middleware.AppCsrfViewMiddleware), so neither needs a third-party cookie
+# inside the FlickRocket iframe. Outside it (the staff admin) the CSRF secret is a first-party
+# cookie, so an anonymous login page stores no session.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-CSRF_USE_SESSIONS = True
+CSRF_USE_SESSIONS = False
+CSRF_COOKIE_HTTPONLY = True
+# Django's deploy check looks for its own CsrfViewMiddleware by name; ours is a subclass of it.
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
 # Flash messages too: the default tries a cookie first, which the iframe would lose.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
