@@ -176,7 +176,13 @@ def deliveries(request):
     return render(
         request,
         "fulfillment/deliveries.html",
-        {"page": page, "counts": counts, "form": form, "filters": filters},
+        {
+            "page": page,
+            "counts": counts,
+            "form": form,
+            "filters": filters,
+            "refusals_per_minute": services.REFUSALS_RECORDED_PER_MINUTE,
+        },
     )
 
 

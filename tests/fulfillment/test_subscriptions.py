@@ -205,7 +205,9 @@ def test_deliveries_page_lists_what_arrived_for_this_company_only(shop, client):
     text = page(shop.get("subscriptions/deliveries/"))
     assert "777001" in text and "888001" not in text
     assert "Waiting" in text  # not processed yet
-    assert "Not valid" in text and "Refused" in text
+    # Refused attempts are listed apart, under their own tab, never among the shop's deliveries.
+    assert "app/uninstalled" not in text and "Not valid" not in text
+    assert 'id="refused-tab"' in text
 
     refused_only = page(shop.get("subscriptions/deliveries/", {"show": "refused"}))
     assert "777001" not in refused_only and "app/uninstalled" in refused_only
