@@ -257,7 +257,8 @@ LOGGING = {
         "django": {"filters": ["redact"]},
         "django.request": {"filters": ["redact"]},
         "django.security.csrf": {"filters": ["redact"]},
-        "django.server": {"level": "WARNING", "filters": ["redact"]},
+        # Django's default LOGGING, applied first, stops runserver's lines here; ours format them.
+        "django.server": {"level": "WARNING", "filters": ["redact"], "propagate": True},
         "urllib3": {"level": "WARNING"},
     },
 }
