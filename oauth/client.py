@@ -54,9 +54,9 @@ class FlickRocketError(AppError):
 class RequestFailed(FlickRocketError):
     """A call FlickRocket refused or could not answer; a page explains it in place.
 
-    Install problems (``NotInstalled``, ``NeedsReinstall``) are not among them: they turn the
-    whole page into the install page (oauth.decorators.embedded_view), so views catch this
-    class and let those pass by.
+    Install and permission problems (``NotInstalled``, ``NeedsReinstall``, ``Forbidden``) are
+    not among them: they turn the whole page into the install or missing-permission page
+    (oauth.decorators.embedded_view), so views catch this class and let those pass by.
     """
 
 
@@ -72,8 +72,18 @@ class NotFound(RequestFailed):
     default_message = "FlickRocket does not know this item."
 
 
-class Forbidden(RequestFailed):
+class Forbidden(FlickRocketError):
+    """403: the installation lacks the permission (scope) this call needs.
+
+    ``scope`` is the permission the refused path belongs to (CONTRACT.md §3), or None when the
+    path is not one the contract ties to a scope.
+    """
+
     default_message = "The app lacks the permission for this. Reinstall it to grant it."
+
+    def __init__(self, message: str = "", *, status: int | None = 403, scope: str | None = None):
+        super().__init__(message, status=status)
+        self.scope = scope
 
 
 class Invalid(RequestFailed):
@@ -292,6 +302,24 @@ class TokenInfo:
 class CallLimit:
     used: int
     size: int
+
+
+def scope_for_path(path: str) -> str | None:
+    """The permission a FlickRocket path needs (CONTRACT.md §3), from the path alone."""
+    path = path.split("?", 1)[0]
+    if path.startswith("/api/fulfillments"):
+        return "orders"
+    if path.startswith("/api/prices"):
+        return "products"
+    if path.startswith((settings.FLICKROCKET_WEBHOOKS_PATH, "/api/webhooks")):
+        return "webhooks"
+    return None
+
+
+def format_platform_time(value: datetime) -> str:
+    """``2015-07-01T00:00:00`` as the contract writes it; the year always has four digits
+    (``strftime("%Y")`` writes year 999 as ``999``, which FlickRocket refuses)."""
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value:%H:%M:%S}"
 
 
 def canonical_topic(topic: str) -> str:
@@ -525,7 +553,9 @@ class FlickRocketClient(requests.Session):
             services.mark_needs_reinstall(company_id=self.company_id, reason="token refused")
             return NeedsReinstall(status=status)
         if status == 403:
-            return Forbidden(text, status=status)
+            url = response.request.url if response.request is not None else response.url
+            path = url.removeprefix(settings.FLICKROCKET_API_BASE) if url else ""
+            return Forbidden(text, status=status, scope=scope_for_path(path))
         if status == 404:
             return NotFound(text, status=status)
         if status in (400, 409, 422):
@@ -589,9 +619,9 @@ class FlickRocketClient(requests.Session):
     ) -> list[Fulfillment]:
         params = {}
         if created_at_min:
-            params["created_at_min"] = created_at_min.strftime("%Y-%m-%dT%H:%M:%S")
+            params["created_at_min"] = format_platform_time(created_at_min)
         if created_at_max:
-            params["created_at_max"] = created_at_max.strftime("%Y-%m-%dT%H:%M:%S")
+            params["created_at_max"] = format_platform_time(created_at_max)
         # Reference: CONTRACT.md §3 (GET /api/fulfillments.json)
         return self._fulfillments("/api/fulfillments.json", params or None)
 

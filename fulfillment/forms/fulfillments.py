@@ -1,4 +1,5 @@
 import secrets
+from datetime import date
 
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
@@ -32,12 +33,25 @@ class TrackingNumberField(forms.CharField):
         ] + [validate_tracking_characters]
 
 
+# FlickRocket reads order dates as ISO 8601 with a four-digit year; earlier dates hold no orders
+# and the platform refuses them, so the form does instead, next to the date.
+EARLIEST_FILTER_DATE = date(1000, 1, 1)
+
+
+def validate_filter_date(value: date) -> None:
+    if value < EARLIEST_FILTER_DATE:
+        raise forms.ValidationError(
+            _("Enter a date from %(earliest)s on.") % {"earliest": EARLIEST_FILTER_DATE.isoformat()},
+            code="out_of_range",
+        )
+
+
 class ListFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
     country = forms.CharField(required=False, max_length=3)
     shipping_model = forms.CharField(required=False, max_length=200)
-    created_from = forms.DateField(required=False, label="From")
-    created_to = forms.DateField(required=False, label="To")
+    created_from = forms.DateField(required=False, label="From", validators=[validate_filter_date])
+    created_to = forms.DateField(required=False, label="To", validators=[validate_filter_date])
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
     desc = forms.BooleanField(required=False)
     page = forms.IntegerField(required=False, min_value=1)

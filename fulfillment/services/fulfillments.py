@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 
 from frapp.errors import AppError
 from oauth import client as fr
+from oauth.selectors import installation_for
 
 from ..models import (
     AuditEntry,
@@ -157,9 +158,10 @@ def _confirm_order_exists(
 ) -> None:
     """A forged or mistyped id never becomes an outbox row: it must be one of this shop's orders.
 
-    When FlickRocket cannot say (down, limiting, garbled), the change is queued anyway: the
-    company comes from the session, so the worst a bad id can do is end as a visible "refused",
-    while refusing to save would lose what the owner typed.
+    When FlickRocket cannot say (down, limiting, garbled, or the app lost its ``orders``
+    permission), the change is queued anyway: the company comes from the session, so the worst
+    a bad id can do is end as a visible "refused", while refusing to save would lose what the
+    owner typed. Without the permission it waits in the outbox for the reinstall.
     """
     if order is not None and order.id == order_id:
         return
@@ -171,7 +173,7 @@ def _confirm_order_exists(
         fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
     except fr.NotFound:
         raise AppError(f"Order {order_id} is not one of this shop's orders.") from None
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except (fr.Unavailable, fr.RateLimited, fr.BadResponse, fr.Forbidden) as exc:
         logger.info("order %s of company %s not verified (%s); queued anyway", order_id, company_id, exc)
 
 
@@ -477,6 +479,8 @@ def resume_due_work(*, company_id: int | None = None) -> int:
 
 def kick_if_idle(*, company_id: int) -> None:
     """Page views call this: due work whose task is missing or long overdue gets one."""
+    if wake_after_reinstall(company_id=company_id):
+        return
     now = timezone.now()
     stale = now - timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
     outbox = CompanyOutbox.objects.filter(company_id=company_id).first()
@@ -528,6 +532,13 @@ def send_pending_updates(*, company_id: int) -> int:
     now = timezone.now()
     CompanyOutbox.objects.filter(company_id=company_id, scheduled_for__lte=now).update(scheduled_for=None)
     _release_expired_leases(company_id=company_id)
+    wake_after_reinstall(company_id=company_id)
+    installation = installation_for(company_id=company_id)
+    if installation is None or not installation.is_usable:
+        # Without access every call would fail the same way: wait for the reinstall instead.
+        _park_for_access(company_id, access_removed_reason())
+        _schedule_next(company_id, after_pace=False)
+        return 0
     batch = settings.FULFILLMENT_OUTBOX_BATCH
     max_wait = settings.FULFILLMENT_OUTBOX_MAX_PACE_WAIT
     client = _worker_client(company_id)
@@ -621,8 +632,10 @@ def _send(client: fr.FlickRocketClient, update: PendingUpdate) -> str:
         result = client.update_fulfillment(
             update.order_id, tracking_number=update.tracking_number, status=update.status
         )
-    except (fr.NotInstalled, fr.NeedsReinstall) as exc:
-        _requeue(update, exc, delay=settings.FULFILLMENT_OUTBOX_REINSTALL_DELAY)
+    except (fr.NotInstalled, fr.NeedsReinstall, fr.Forbidden) as exc:
+        reason = permission_missing_reason() if isinstance(exc, fr.Forbidden) else access_removed_reason()
+        _requeue(update, fr.NeedsReinstall(reason), delay=ACCESS_RECHECK_SECONDS)
+        _park_for_access(update.company_id, reason)
         return "not_installed"
     except fr.RateLimited as exc:
         _hold_company(update.company_id, exc.retry_after)
@@ -638,6 +651,82 @@ def _send(client: fr.FlickRocketClient, update: PendingUpdate) -> str:
         return "refused"
     _finish(update, State.ACCEPTED, Event.ACCEPTED, _accepted_detail(result))
     return "accepted"
+
+
+# Changes waiting for a reinstall are woken by it (``wake_after_reinstall``); this slow
+# re-check only covers a reinstall nobody opened the app after.
+ACCESS_RECHECK_SECONDS = 15 * 60
+
+
+def access_removed_reason() -> str:
+    return gettext("Access was removed: reinstall the app.")
+
+
+def permission_missing_reason() -> str:
+    return gettext(
+        "The app lacks the permission to read and update orders (orders): reinstall the app to grant it."
+    )
+
+
+def _park_for_access(company_id: int, reason: str) -> int:
+    """Every change of the company due soon waits for a reinstall, with ``reason`` to show.
+
+    One refusal speaks for all of them: sending the next row would fail the same way.
+    """
+    now = timezone.now()
+    until = now + timedelta(seconds=ACCESS_RECHECK_SECONDS)
+    with transaction.atomic():
+        rows = list(
+            PendingUpdate.objects.select_for_update()
+            .filter(company_id=company_id, state=State.QUEUED, next_attempt_at__lt=until)
+            .only("id", "last_error")
+        )
+        if not rows:
+            return 0
+        PendingUpdate.objects.filter(pk__in=[row.pk for row in rows]).update(
+            next_attempt_at=until, last_error=reason[:500], updated_at=now
+        )
+        # One event per change when it starts waiting, not one per re-check.
+        UpdateEvent.objects.bulk_create(
+            [UpdateEvent(update_id=row.pk, kind=Event.WAITING, detail=reason[:500])
+             for row in rows if row.last_error != reason],
+            batch_size=500,
+        )  # fmt: skip
+    logger.info("company %s: %s changes wait for a reinstall", company_id, len(rows))
+    return len(rows)
+
+
+def wake_after_reinstall(*, company_id: int) -> int:
+    """Changes that were waiting when the app was (re)installed are sent now; returns how many.
+
+    A change waits with a future ``next_attempt_at``; an install newer than its last touch is
+    the access it waited for. Waking touches it, so the same install wakes it only once.
+    """
+    installation = installation_for(company_id=company_id)
+    if installation is None or not installation.is_usable or installation.installed_at is None:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            PendingUpdate.objects.select_for_update()
+            .filter(
+                company_id=company_id, state=State.QUEUED, next_attempt_at__gt=now,
+                updated_at__lt=installation.installed_at,
+            )
+            .exclude(last_error="")
+            .values_list("id", flat=True)
+        )  # fmt: skip
+        if not ids:
+            return 0
+        PendingUpdate.objects.filter(pk__in=ids).update(next_attempt_at=now, updated_at=now)
+        UpdateEvent.objects.bulk_create(
+            [UpdateEvent(update_id=pk, kind=Event.RETRIED, detail=gettext("The app was installed again."))
+             for pk in ids],
+            batch_size=500,
+        )  # fmt: skip
+        schedule_sending(company_id=company_id)
+    logger.info("company %s: %s waiting changes resumed after an install", company_id, len(ids))
+    return len(ids)
 
 
 def _accepted_detail(result: fr.Fulfillment) -> str:
