@@ -11,7 +11,7 @@ The platform itself is described in docs/flickrocket.md. The app builds clients 
         ...  # show what we had
 """
 
-from .api import PAGE_SIZE, FlickRocketClient, TokenProvider, timestamp
+from .api import PAGE_SIZE, FlickRocketClient, TokenProvider, format_platform_time
 from .errors import (
     BadResponse,
     Error,
@@ -25,6 +25,7 @@ from .errors import (
     RequestFailed,
     Transient,
     Unavailable,
+    scope_for_path,
 )
 from .oauth import DOCUMENTED_TOKEN_LIFETIME, authorize_url, exchange_refresh_token, token_expiry
 from .resources import (
@@ -80,8 +81,9 @@ __all__ = [
     "call_stats",
     "canonical_topic",
     "exchange_refresh_token",
+    "format_platform_time",
     "parse_list",
     "retry_after",
-    "timestamp",
+    "scope_for_path",
     "token_expiry",
 ]

@@ -111,7 +111,7 @@ class FlickRocketClient:
                     self._on_refused("token refused")
                 raise NeedsReinstall(status=status)
             if status >= 400:
-                raise error_for(status, _body(response))
+                raise error_for(status, _body(response), path, webhooks_path=self.webhooks_path)
             return b"" if status == 204 else response.content
 
     def _list[T: Resource](
@@ -159,10 +159,20 @@ class FlickRocketClient:
     ) -> list[Fulfillment]:
         params = {}
         if created_at_min:
-            params["created_at_min"] = timestamp(created_at_min)
+            params["created_at_min"] = format_platform_time(created_at_min)
         if created_at_max:
-            params["created_at_max"] = timestamp(created_at_max)
+            params["created_at_max"] = format_platform_time(created_at_max)
         return self._list("/api/fulfillments.json", "fulfillments", Fulfillment, params or None)
+
+    def fulfillment_sample(self) -> list[Fulfillment]:
+        """Some of the shop's fulfillments, open first, at most one page of each kind: enough
+        to tell which shop a grant reads (App Store install binding)."""
+        for path in ("/api/fulfillments/open.json", "/api/fulfillments/complete.json"):
+            # ``page`` may be ignored by the platform; one answer is all this needs.
+            items = decode_list(self._call("GET", path, params={"page": 1}), "fulfillments", Fulfillment)
+            if items:
+                return items
+        return []
 
     def fulfillment_count(self) -> int:
         return self._count("/api/fulfillments/count.json")
@@ -233,9 +243,10 @@ class FlickRocketClient:
         return TokenInfo.from_api(decode_json(content))
 
 
-def timestamp(when: datetime) -> str:
-    """The platform's date parameter: always a four-digit year (``%Y`` drops zeros below 1000)."""
-    return f"{when.year:04d}-{when:%m-%dT%H:%M:%S}"
+def format_platform_time(value: datetime) -> str:
+    """``2015-07-01T00:00:00``, the platform's date parameter; the year always has four digits
+    (``strftime("%Y")`` writes year 999 as ``999``, which FlickRocket refuses)."""
+    return f"{value.year:04d}-{value:%m-%dT%H:%M:%S}"
 
 
 def _body(response: requests.Response) -> Any:

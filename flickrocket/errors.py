@@ -46,8 +46,9 @@ class FlickRocketError(Error):
 class RequestFailed(FlickRocketError):
     """A call FlickRocket refused or could not answer; a page explains it in place.
 
-    Install problems (``NotInstalled``, ``NeedsReinstall``) are not among them: they turn the
-    whole page into the install page, so views catch this class and let those pass by.
+    Install and permission problems (``NotInstalled``, ``NeedsReinstall``, ``Forbidden``) are
+    not among them: they turn the whole page into the install or missing-permission page
+    (oauth.decorators.embedded_view), so views catch this class and let those pass by.
     """
 
 
@@ -63,8 +64,18 @@ class NotFound(RequestFailed):
     default_message = "FlickRocket does not know this item."
 
 
-class Forbidden(RequestFailed):
+class Forbidden(FlickRocketError):
+    """403: the installation lacks the permission (scope) this call needs.
+
+    ``scope`` is the permission the refused path belongs to (docs/flickrocket.md), or None when
+    the path is not one the platform ties to a scope.
+    """
+
     default_message = "The app lacks the permission for this. Reinstall it to grant it."
+
+    def __init__(self, message: str = "", *, status: int | None = 403, scope: str | None = None):
+        super().__init__(message, status=status)
+        self.scope = scope
 
 
 class Invalid(RequestFailed):
@@ -106,14 +117,36 @@ class BadResponse(Transient):
     default_message = "FlickRocket sent an answer this app does not understand."
 
 
-def error_for(status: int, body: Any) -> FlickRocketError:
-    """The typed error for a refused call (any 4xx but 401 and 429, or a final 5xx)."""
+def scope_for_path(path: str, *, webhooks_path: str = "/admin/webhooks") -> str | None:
+    """The permission a FlickRocket path needs, from the path alone (no base URL).
+
+    Webhook subscriptions live at ``webhooks_path`` (the live client's) or ``/api/webhooks``
+    (the documented one); both need ``webhooks``.
+    """
+    path = path.split("?", 1)[0]
+    if path.startswith("/api/fulfillments"):
+        return "orders"
+    if path.startswith("/api/prices"):
+        return "products"
+    if path.startswith((webhooks_path.rstrip("/") or "/api/webhooks", "/api/webhooks")):
+        return "webhooks"
+    return None
+
+
+def error_for(
+    status: int, body: Any, path: str = "", *, webhooks_path: str = "/admin/webhooks"
+) -> FlickRocketError:
+    """The typed error for a refused call (any 4xx but 401 and 429, or a final 5xx).
+
+    ``path`` is the refused call's path without the base URL; a 403 names the permission it
+    needs (``Forbidden.scope``) from it.
+    """
     errors = body.get("errors") if isinstance(body, dict) else None
     text = errors if isinstance(errors, str) else ""
     if status == 401:
         return NeedsReinstall(status=status)
     if status == 403:
-        return Forbidden(text, status=status)
+        return Forbidden(text, status=status, scope=scope_for_path(path, webhooks_path=webhooks_path))
     if status == 404:
         return NotFound(text, status=status)
     if status in (400, 409, 422):

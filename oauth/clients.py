@@ -64,6 +64,29 @@ def client_for(
     )
 
 
+def grant_reader(access_token: str) -> fr.FlickRocketClient:
+    """A client that reads with one access token that is nobody's installation yet (a grant
+    being checked, oauth.services).
+
+    It never asks the token store for a token and never marks a shop for reinstall on a 401:
+    the grant may belong to another shop than the one it claims. A token FlickRocket calls
+    expired is not refreshed; it is refused (``NeedsReinstall``) like any other 401.
+    """
+
+    def token(stale: str | None) -> str:
+        if stale is not None:
+            raise fr.NeedsReinstall(status=401)
+        return access_token
+
+    return fr.FlickRocketClient(
+        base_url=settings.FLICKROCKET_API_BASE,
+        webhooks_path=settings.FLICKROCKET_WEBHOOKS_PATH,
+        token=token,
+        policy=policy("page"),
+        on_refused=lambda reason: None,
+    )
+
+
 def authorize_url(*, scopes: Iterable[str], state: str) -> str:
     return fr.authorize_url(
         auth_base=settings.FLICKROCKET_AUTH_BASE,

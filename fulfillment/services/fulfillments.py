@@ -13,7 +13,7 @@ import hashlib
 import io
 import logging
 import time
-from collections.abc import Iterable
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,10 +22,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 import flickrocket as fr
 from frapp.errors import AppError
 from oauth.clients import client_for
+from oauth.selectors import installation_for
 
 from ..models import (
     AuditEntry,
@@ -58,6 +60,9 @@ def normalize_tracking(raw: str) -> str:
     text = (raw or "").strip()
     if not text:
         return ""
+    problem = tracking_character_problem(text)
+    if problem:
+        raise _tracking_error(problem)
     numbers = [part.strip() for part in text.split(",")]
     if any(not number for number in numbers):
         raise _tracking_error("A tracking number is empty: remove the extra comma.")
@@ -75,6 +80,37 @@ def normalize_tracking(raw: str) -> str:
             f"at most {MAX_TRACKING_LENGTH}."
         )
     return joined
+
+
+# Tab and line breaks are left to the "contains a space" rule, whose advice (use commas) fits.
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def tracking_character_problem(text: str) -> str:
+    """The owner's message if ``text`` holds a NUL, control or invisible character, else "".
+
+    Pasted numbers carry zero-width spaces, BOMs and bidi overrides the owner cannot see;
+    FlickRocket would store them and carriers would not find the parcel. The forms, the scan
+    box, bulk ship and the CSV import all ask this one function, so each says the same.
+    """
+    for ch in text:
+        if _refused(ch):
+            return gettext(
+                "A tracking number contains an invisible or control character (%(character)s): "
+                "type it in again instead of pasting it."
+            ) % {"character": f"U+{ord(ch):04X}"}
+    return ""
+
+
+def visible_text(text: str) -> str:
+    """``text`` with every character the tracking rule refuses shown as ⟨U+XXXX⟩, for pages
+    and the database (PostgreSQL refuses NUL in text)."""
+    return "".join(f"⟨U+{ord(ch):04X}⟩" if _refused(ch) else ch for ch in text)
+
+
+def _refused(ch: str) -> bool:
+    return ch not in _ALLOWED_CONTROLS and unicodedata.category(ch) in _INVISIBLE_CATEGORIES
 
 
 def _tracking_error(message: str) -> AppError:
@@ -123,9 +159,10 @@ def _confirm_order_exists(
 ) -> None:
     """A forged or mistyped id never becomes an outbox row: it must be one of this shop's orders.
 
-    When FlickRocket cannot say (down, limiting, garbled), the change is queued anyway: the
-    company comes from the session, so the worst a bad id can do is end as a visible "refused",
-    while refusing to save would lose what the owner typed.
+    When FlickRocket cannot say (down, limiting, garbled, or the app lost its ``orders``
+    permission), the change is queued anyway: the company comes from the session, so the worst
+    a bad id can do is end as a visible "refused", while refusing to save would lose what the
+    owner typed. Without the permission it waits in the outbox for the reinstall.
     """
     if order is not None and order.id == order_id:
         return
@@ -137,7 +174,7 @@ def _confirm_order_exists(
         client_for(company_id).fulfillment(order_id)
     except fr.NotFound:
         raise AppError(f"Order {order_id} is not one of this shop's orders.") from None
-    except fr.Transient as exc:
+    except (fr.Transient, fr.Forbidden) as exc:
         logger.info("order %s of company %s not verified (%s); queued anyway", order_id, company_id, exc)
 
 
@@ -443,6 +480,8 @@ def resume_due_work(*, company_id: int | None = None) -> int:
 
 def kick_if_idle(*, company_id: int) -> None:
     """Page views call this: due work whose task is missing or long overdue gets one."""
+    if wake_after_reinstall(company_id=company_id):
+        return
     now = timezone.now()
     stale = now - timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
     outbox = CompanyOutbox.objects.filter(company_id=company_id).first()
@@ -494,6 +533,13 @@ def send_pending_updates(*, company_id: int) -> int:
     now = timezone.now()
     CompanyOutbox.objects.filter(company_id=company_id, scheduled_for__lte=now).update(scheduled_for=None)
     _release_expired_leases(company_id=company_id)
+    wake_after_reinstall(company_id=company_id)
+    installation = installation_for(company_id=company_id)
+    if installation is None or not installation.is_usable:
+        # Without access every call would fail the same way: wait for the reinstall instead.
+        _park_for_access(company_id, access_removed_reason())
+        _schedule_next(company_id, after_pace=False)
+        return 0
     batch = settings.FULFILLMENT_OUTBOX_BATCH
     max_wait = settings.FULFILLMENT_OUTBOX_MAX_PACE_WAIT
     client = _worker_client(company_id)
@@ -587,8 +633,10 @@ def _send(client: fr.FlickRocketClient, update: PendingUpdate) -> str:
         result = client.update_fulfillment(
             update.order_id, tracking_number=update.tracking_number, status=update.status
         )
-    except (fr.NotInstalled, fr.NeedsReinstall) as exc:
-        _requeue(update, exc, delay=settings.FULFILLMENT_OUTBOX_REINSTALL_DELAY)
+    except (fr.NotInstalled, fr.NeedsReinstall, fr.Forbidden) as exc:
+        reason = permission_missing_reason() if isinstance(exc, fr.Forbidden) else access_removed_reason()
+        _requeue(update, fr.NeedsReinstall(reason), delay=ACCESS_RECHECK_SECONDS)
+        _park_for_access(update.company_id, reason)
         return "not_installed"
     except fr.RateLimited as exc:
         _hold_company(update.company_id, exc.retry_after)
@@ -604,6 +652,82 @@ def _send(client: fr.FlickRocketClient, update: PendingUpdate) -> str:
         return "refused"
     _finish(update, State.ACCEPTED, Event.ACCEPTED, _accepted_detail(result))
     return "accepted"
+
+
+# Changes waiting for a reinstall are woken by it (``wake_after_reinstall``); this slow
+# re-check only covers a reinstall nobody opened the app after.
+ACCESS_RECHECK_SECONDS = 15 * 60
+
+
+def access_removed_reason() -> str:
+    return gettext("Access was removed: reinstall the app.")
+
+
+def permission_missing_reason() -> str:
+    return gettext(
+        "The app lacks the permission to read and update orders (orders): reinstall the app to grant it."
+    )
+
+
+def _park_for_access(company_id: int, reason: str) -> int:
+    """Every change of the company due soon waits for a reinstall, with ``reason`` to show.
+
+    One refusal speaks for all of them: sending the next row would fail the same way.
+    """
+    now = timezone.now()
+    until = now + timedelta(seconds=ACCESS_RECHECK_SECONDS)
+    with transaction.atomic():
+        rows = list(
+            PendingUpdate.objects.select_for_update()
+            .filter(company_id=company_id, state=State.QUEUED, next_attempt_at__lt=until)
+            .only("id", "last_error")
+        )
+        if not rows:
+            return 0
+        PendingUpdate.objects.filter(pk__in=[row.pk for row in rows]).update(
+            next_attempt_at=until, last_error=reason[:500], updated_at=now
+        )
+        # One event per change when it starts waiting, not one per re-check.
+        UpdateEvent.objects.bulk_create(
+            [UpdateEvent(update_id=row.pk, kind=Event.WAITING, detail=reason[:500])
+             for row in rows if row.last_error != reason],
+            batch_size=500,
+        )  # fmt: skip
+    logger.info("company %s: %s changes wait for a reinstall", company_id, len(rows))
+    return len(rows)
+
+
+def wake_after_reinstall(*, company_id: int) -> int:
+    """Changes that were waiting when the app was (re)installed are sent now; returns how many.
+
+    A change waits with a future ``next_attempt_at``; an install newer than its last touch is
+    the access it waited for. Waking touches it, so the same install wakes it only once.
+    """
+    installation = installation_for(company_id=company_id)
+    if installation is None or not installation.is_usable or installation.installed_at is None:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            PendingUpdate.objects.select_for_update()
+            .filter(
+                company_id=company_id, state=State.QUEUED, next_attempt_at__gt=now,
+                updated_at__lt=installation.installed_at,
+            )
+            .exclude(last_error="")
+            .values_list("id", flat=True)
+        )  # fmt: skip
+        if not ids:
+            return 0
+        PendingUpdate.objects.filter(pk__in=ids).update(next_attempt_at=now, updated_at=now)
+        UpdateEvent.objects.bulk_create(
+            [UpdateEvent(update_id=pk, kind=Event.RETRIED, detail=gettext("The app was installed again."))
+             for pk in ids],
+            batch_size=500,
+        )  # fmt: skip
+        schedule_sending(company_id=company_id)
+    logger.info("company %s: %s waiting changes resumed after an install", company_id, len(ids))
+    return len(ids)
 
 
 def _accepted_detail(result: fr.Fulfillment) -> str:
@@ -808,20 +932,85 @@ CSV_MAX_BYTES = 2 * 1024 * 1024
 CSV_MAX_ROWS = 10_000
 
 
-def _csv_rows(data: bytes) -> Iterable[tuple[int, list[str]]]:
+CSV_DELIMITERS = ",;\t|"  # comma, semicolon (German/French Excel), tab, pipe
+
+
+@dataclass(frozen=True)
+class _CsvRecord:
+    line: int  # the physical line the row starts on, as an editor numbers it
+    last_line: int  # > line when a quoted cell ran over line breaks
+    cells: list[str]
+
+
+def _not_text_error() -> AppError:
+    return AppError(
+        gettext("The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again."),
+        field_errors={"file": [gettext("Not UTF-8 text.")]},
+    )
+
+
+def _csv_delimiter(text: str) -> str:
+    """The separator that ends the first cell of the first line (header or first row).
+
+    An order id (or a header word) never contains one, whereas tracking cells may hold
+    commas, so counting separators over the sample guesses wrong where this does not.
+    """
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    quoted = False
+    for ch in first:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in CSV_DELIMITERS:
+            return ch
+    return ","
+
+
+def _csv_rows(data: bytes) -> list[_CsvRecord]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise AppError(
-            "The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again.",
-            field_errors={"file": ["Not UTF-8 text."]},
-        ) from None
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    for number, row in enumerate(reader, start=1):
-        if any(cell.strip() for cell in row):
-            yield number, row
+        raise _not_text_error() from None
+    if text.count("\x00") * 10 > len(text):
+        raise _not_text_error()  # UTF-16 without a BOM, or a binary file that happens to decode
+    # Old Mac files end lines with CR alone; Windows with CRLF. The reader wants "\n".
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    reader = csv.reader(io.StringIO(text), delimiter=_csv_delimiter(text))
+    records: list[_CsvRecord] = []
+    line = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _csv_read_error(line, exc) from None
+        if any(cell.strip() for cell in cells):
+            records.append(_CsvRecord(line=line, last_line=reader.line_num, cells=cells))
+        line = reader.line_num + 1
+    return records
+
+
+def _csv_read_error(line: int, exc: csv.Error) -> AppError:
+    if "field larger than field limit" in str(exc):
+        message = gettext(
+            "Line %(line)s: a cell is longer than %(limit)s characters. "
+            "Check that every quote (\") from that line on is closed, then upload the file again."
+        ) % {"line": line, "limit": f"{csv.field_size_limit():,}"}
+    else:
+        message = gettext("Line %(line)s cannot be read as CSV (%(detail)s).") % {
+            "line": line, "detail": str(exc)[:100],
+        }  # fmt: skip
+    return AppError(message, field_errors={"file": [message]})
+
+
+def _swallowed_lines(record: _CsvRecord) -> str:
+    """The owner's message when a quote opened and never closed ate the following lines."""
+    if record.last_line == record.line and not any("\n" in cell for cell in record.cells):
+        return ""
+    return gettext(
+        "Lines %(first)s–%(last)s were read as one row: a quote (\") on line %(first)s is not "
+        "closed where its cell ends. Fix the quote and upload the file again."
+    ) % {"first": record.line, "last": record.last_line}
 
 
 def preview_tracking_csv(
@@ -834,9 +1023,10 @@ def preview_tracking_csv(
     """
     if len(data) > CSV_MAX_BYTES:
         raise AppError("The file is larger than 2 MB.", field_errors={"file": ["Too large."]})
-    rows = list(_csv_rows(data))
-    if rows and rows[0][1] and not rows[0][1][0].strip().lstrip("#").isdigit():
-        rows = rows[1:]  # a header line
+    rows = _csv_rows(data)
+    if rows and rows[0].cells and not _is_order_id(rows[0].cells[0].strip().lstrip("#")):
+        if not _swallowed_lines(rows[0]):
+            rows = rows[1:]  # a header line
     if not rows:
         raise AppError("The file has no rows.", field_errors={"file": ["No rows."]})
     if len(rows) > CSV_MAX_ROWS:
@@ -847,13 +1037,22 @@ def preview_tracking_csv(
     pending = _pending_ships(company_id)
     seen: dict[int, int] = {}
     built = []
-    for line, cells in rows:
+    for record in rows:
+        line, cells = record.line, record.cells
         raw_id = cells[0].strip() if cells else ""
         raw_tracking = ",".join(cells[1:]).strip() if len(cells) > 1 else ""
-        row = CsvImportRow(line=line, raw_order_id=raw_id[:100], tracking_number=raw_tracking[:200])
-        order_id = int(raw_id.lstrip("#")) if raw_id.lstrip("#").isdigit() else None
+        # Kept for the preview, so what cannot be stored or seen (NUL, zero-width) is spelled out.
+        row = CsvImportRow(
+            line=line,
+            raw_order_id=visible_text(raw_id)[:100],
+            tracking_number=visible_text(raw_tracking)[:200],
+        )
+        order_id = int(raw_id.lstrip("#")) if _is_order_id(raw_id.lstrip("#")) else None
         row.order_id = order_id if order_id is not None and order_id < 2**62 else None
-        if row.order_id is None:
+        swallowed = _swallowed_lines(record)
+        if swallowed:
+            row.verdict, row.reason = CsvImportRow.Verdict.INVALID, swallowed[:300]
+        elif row.order_id is None:
             row.verdict, row.reason = CsvImportRow.Verdict.INVALID, "The order id is not a number."
         elif row.order_id in seen:
             row.verdict = CsvImportRow.Verdict.DUPLICATE
@@ -880,7 +1079,7 @@ def preview_tracking_csv(
         job = CsvImport.objects.create(
             company_id=company_id,
             user_id=user_id or "",
-            filename=filename[:255],
+            filename=visible_text(filename)[:255],
             ship=ship,
             total_rows=len(built),
             ready_rows=sum(1 for r in built if r.verdict == CsvImportRow.Verdict.READY),
@@ -889,6 +1088,12 @@ def preview_tracking_csv(
             row.csv_import = job
         CsvImportRow.objects.bulk_create(built, batch_size=500)
     return job
+
+
+def _is_order_id(text: str) -> bool:
+    # str.isdigit() also says yes to "²" and Arabic-Indic digits, which int() then refuses, and
+    # int() refuses more than 4,300 digits: both ended in a 500.
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def _pending_ships(company_id: int) -> set[int]:
@@ -959,10 +1164,18 @@ def apply_tracking_csv(*, import_id: int) -> int:
     return queued
 
 
-def cancel_tracking_csv(*, company_id: int, import_id: int) -> None:
-    CsvImport.objects.filter(company_id=company_id, pk=import_id, state=CsvImport.State.PREVIEW).update(
+def cancel_tracking_csv(*, company_id: int, import_id: int) -> CsvImport:
+    """Cancel a previewed import of this company; one already confirmed goes on."""
+    job = CsvImport.objects.filter(company_id=company_id, pk=import_id).first()
+    if job is None:
+        raise AppError(gettext("This import does not exist."))
+    if CsvImport.objects.filter(pk=job.pk, state=CsvImport.State.PREVIEW).update(
         state=CsvImport.State.CANCELLED
-    )
+    ):
+        job.state = CsvImport.State.CANCELLED
+    else:
+        job.refresh_from_db(fields=["state"])
+    return job
 
 
 def _import_row_settled(import_id: int | None) -> None:

@@ -7,6 +7,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import flickrocket as fr
@@ -88,28 +89,31 @@ def _order_list(request, kind: str):
         ),
         "bulk_key": new_form_key(),
     }
-    template = (
-        "fulfillment/_table.html"
-        if _is_htmx(request) and request.headers.get("HX-Target") == "order-table"
-        else "fulfillment/list.html"
-    )
-    return render(request, template, context)
+    table_only = _is_htmx(request) and request.headers.get("HX-Target") == "order-table"
+    if table_only and form.errors:
+        # The errors belong next to the filter inputs, outside the table htmx asked for.
+        response = render(request, "fulfillment/list.html", context)
+        response["HX-Retarget"] = "#main"
+        response["HX-Reselect"] = "#main"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    return render(request, "fulfillment/_table.html" if table_only else "fulfillment/list.html", context)
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="orders")
 def open_fulfillments(request):
     return _order_list(request, ListCache.Kind.OPEN)
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="orders")
 def shipped_fulfillments(request):
     return _order_list(request, ListCache.Kind.SHIPPED)
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="orders")
 def all_fulfillments(request):
     return _order_list(request, ListCache.Kind.ALL)
 
@@ -177,7 +181,7 @@ def _detail_context(request, order_id: int, *, form=None):
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="orders")
 def order_detail(request, order_id: int):
     try:
         context = _detail_context(request, order_id)
@@ -190,7 +194,7 @@ def order_detail(request, order_id: int):
 
 
 @require_POST
-@embedded_view
+@embedded_view(scope="orders")
 def ship_order(request, order_id: int):
     """Ship or save tracking for one order: from its page, or inline from a list row (htmx)."""
     inline = _is_htmx(request) and request.POST.get("from") == "list"
@@ -263,14 +267,15 @@ def _safe_next(request) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@embedded_view
+@embedded_view(scope="orders")
 def scan(request):
     """Scan an order id, then its tracking number: the order ships; ready for the next."""
     context = {"form_key": new_form_key()}
     if request.method == "GET":
         return render(request, "fulfillment/scan.html", {**context, "form": ScanForm()})
     form = ScanForm(request.POST)
-    if not form.is_valid():
+    valid = form.is_valid()
+    if "order_id" not in form.cleaned_data:
         return render(request, "fulfillment/scan.html", {**context, "form": form}, status=400)
     order_id = form.cleaned_data["order_id"]
     try:
@@ -288,6 +293,12 @@ def scan(request):
         return render(
             request, "fulfillment/scan.html", {**context, "form": form, "row": row, "step": "tracking"}
         )
+    if not valid:
+        # The scanned order stays on screen: only the tracking box needs another go.
+        return render(
+            request, "fulfillment/scan.html",
+            {**context, "form": form, "row": row, "step": "tracking"}, status=400,
+        )  # fmt: skip
     try:
         update = services.mark_shipped(
             company_id=request.company_id,
@@ -313,7 +324,7 @@ def scan(request):
 
 
 @require_POST
-@embedded_view
+@embedded_view(scope="orders")
 def bulk_ship(request):
     form = SelectionForm(request.POST)
     if not form.is_valid():
@@ -365,13 +376,13 @@ def _printable_selection(request, template: str, extra=lambda rows: {}):
 
 
 @require_http_methods(["GET", "POST"])
-@embedded_view
+@embedded_view(scope="orders")
 def packing_slips(request):
     return _printable_selection(request, "fulfillment/slips.html")
 
 
 @require_http_methods(["GET", "POST"])
-@embedded_view
+@embedded_view(scope="orders")
 def pick_list(request):
     return _printable_selection(
         request, "fulfillment/picklist.html", lambda rows: {"items": selectors.pick_items(rows)}
@@ -382,7 +393,7 @@ def pick_list(request):
 
 
 @require_http_methods(["GET", "POST"])
-@embedded_view
+@embedded_view(scope="orders")
 def csv_upload(request):
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     context = {"form": form, "imports": selectors.recent_imports(company_id=request.company_id)}
@@ -455,7 +466,14 @@ def csv_import_confirm(request, import_id: int):
 @require_POST
 @embedded_view
 def csv_import_cancel(request, import_id: int):
-    services.cancel_tracking_csv(company_id=request.company_id, import_id=import_id)
+    _import_or_404(request, import_id)  # another shop's import is not found, like any foreign id
+    try:
+        job = services.cancel_tracking_csv(company_id=request.company_id, import_id=import_id)
+    except AppError:
+        raise Http404("No such import") from None
+    if job.state != CsvImport.State.CANCELLED:
+        messages.error(request, _("This import was already confirmed; it cannot be cancelled any more."))
+        return redirect("fulfillment:import", import_id=import_id)
     messages.info(request, "Import cancelled; nothing was sent.")
     return redirect("fulfillment:import-upload")
 

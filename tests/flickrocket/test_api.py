@@ -3,9 +3,11 @@ Response; and against a fake of what the live platform may do instead."""
 
 import json
 import threading
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.test import override_settings
 
 import flickrocket as fr
 from oauth.clients import client_for
@@ -186,3 +188,60 @@ def test_the_platform_package_imports_nothing_from_the_project_nor_django():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_403_names_the_permission_its_path_needs_and_is_no_request_failed(fake_platform):
+    platform = fake_platform(lambda method, path, query: (403, {}, {"errors": "no scope"}))
+    client = fr.FlickRocketClient(base_url=platform.url, token=lambda stale: "t", webhooks_path="/hooks")
+    calls = {
+        "orders": client.fulfillment_count,
+        "products": client.price_model_count,
+        "webhooks": client.webhooks,
+        None: client.token_info,
+    }
+    for scope, call in calls.items():
+        with pytest.raises(fr.Forbidden) as caught:
+            call()
+        assert caught.value.scope == scope and caught.value.status == 403
+    # Views catch RequestFailed and let a 403 through to embedded_view's missing-permission page.
+    assert issubclass(fr.Forbidden, fr.FlickRocketError) and not issubclass(fr.Forbidden, fr.RequestFailed)
+
+
+def test_scope_for_path_reads_the_path_alone():
+    assert fr.scope_for_path("/api/fulfillments/open.json?page=2") == "orders"
+    assert fr.scope_for_path("/api/prices/7.json") == "products"
+    assert fr.scope_for_path("/api/webhooks.json") == "webhooks"
+    assert fr.scope_for_path("/hooks/3.json", webhooks_path="/hooks") == "webhooks"
+    assert fr.scope_for_path("/api/tokeninfo") is None
+    assert fr.format_platform_time(datetime(999, 1, 2, 3, 4, 5)) == "0999-01-02T03:04:05"
+
+
+def test_a_grant_reader_samples_open_then_shipped_with_its_own_token(fake_platform):
+    from oauth.clients import grant_reader
+
+    def answer(method, path, query):
+        rows = [{"id": 5, "company_id": 1305}] if path.endswith("complete.json") else []
+        return (200, {}, {"fulfillments": rows})
+
+    platform = fake_platform(answer)
+    with override_settings(FLICKROCKET_API_BASE=platform.url):
+        rows = grant_reader("grant-token").fulfillment_sample()
+    assert [(row.id, row.company_id) for row in rows] == [(5, 1305)]
+    assert [(path, query) for _, path, query, _, _ in platform.requests] == [
+        ("/api/fulfillments/open.json", {"page": "1"}),
+        ("/api/fulfillments/complete.json", {"page": "1"}),
+    ]
+    assert {headers["Authorization"] for *_, headers in platform.requests} == {"Bearer grant-token"}
+
+
+@pytest.mark.parametrize("body", [{"error": "expired"}, {"error": "invalid_token"}])
+def test_a_grant_reader_never_refreshes_nor_marks_a_shop_on_a_401(fake_platform, installed, body):
+    from oauth.clients import grant_reader
+    from oauth.models import Installation
+
+    installation = installed(1202)
+    platform = fake_platform(lambda method, path, query: (401, {}, body))
+    with override_settings(FLICKROCKET_API_BASE=platform.url), pytest.raises(fr.NeedsReinstall):
+        grant_reader("grant-token").fulfillment_sample()
+    assert len(platform.requests) == 1
+    assert Installation.objects.get(pk=installation.pk).status == Installation.Status.INSTALLED

@@ -5,14 +5,17 @@ name by id; the tests then use those ids from company 1202's session.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter
+from django.utils import timezone
 
 from fulfillment.selectors import fulfillments as fulfillment_selectors
 from fulfillment.services import fulfillments as fulfillment_services
 from oauth.clients import client_for
+from oauth.models import PendingGrant
 
 OTHER = 1305
 OTHER_USER = "5120"
@@ -43,7 +46,11 @@ def other_shop(installed, sandbox) -> OtherShop:
     update = fulfillment_services.mark_shipped(
         company_id=OTHER, user_id=OTHER_USER, order_id=second["id"], tracking_number="OTHER-TRK-2"
     )
+    # A held App Store grant naming 1305 (the confirm/discard URLs take its id).
+    expires = timezone.now() + timedelta(hours=1)
+    pending = PendingGrant.objects.create(company_id=OTHER, refresh_token_encrypted="x", expires_at=expires)
     ids = {
+        "grant_id": pending.pk,
         "order_id": order["id"],
         "price_id": price.id,
         "webhook_id": hook.id,

@@ -8,13 +8,14 @@ import pytest
 
 from fulfillment.models import CsvImport, PendingUpdate
 from oauth.clients import client_for
+from oauth.models import PendingGrant
 
 from .conftest import OTHER, OTHER_HOOK_ADDRESS, app_patterns, fill, int_params
 
 pytestmark = pytest.mark.django_db
 
 ID_ROUTES = [(route, p) for route, p in app_patterns() if int_params(p)]
-KNOWN_IDS = {"order_id", "price_id", "webhook_id", "import_id", "update_id"}
+KNOWN_IDS = {"order_id", "price_id", "webhook_id", "import_id", "update_id", "grant_id"}
 
 
 def test_every_id_taking_url_is_covered():
@@ -33,6 +34,7 @@ def _other_state(sandbox):
             PendingUpdate.objects.filter(company_id=OTHER).values_list("id", "state", "order_id")
         ),
         "imports": sorted(CsvImport.objects.filter(company_id=OTHER).values_list("id", "state")),
+        "pending_grants": sorted(PendingGrant.objects.filter(company_id=OTHER).values_list("id", flat=True)),
     }
 
 
