@@ -25,6 +25,7 @@ from .errors import (
     RequestFailed,
     Transient,
     Unavailable,
+    WrongCompany,
     scope_for_path,
 )
 from .oauth import DOCUMENTED_TOKEN_LIFETIME, authorize_url, exchange_refresh_token, token_expiry
@@ -76,6 +77,7 @@ __all__ = [
     "Transport",
     "Unavailable",
     "Webhook",
+    "WrongCompany",
     "authorize_url",
     "backoff",
     "call_stats",

@@ -6,6 +6,10 @@ live, a token provider and two callbacks come in through its constructor. Tokens
 ``token(stale)``: ``stale`` is ``None``, or a token FlickRocket just called expired, which the
 provider must never hand out again. A token FlickRocket refuses for any other reason goes out
 through ``on_refused(reason)`` before ``NeedsReinstall`` is raised.
+
+A client built with ``expected_company_id`` checks every fulfillment it decodes: one that names
+another company means the token is another shop's, so the whole answer is refused
+(``on_refused(reason)``, then ``WrongCompany``) before any caller can show or keep it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import requests
 
-from .errors import NeedsReinstall, NotFound, error_for
+from .errors import NeedsReinstall, NotFound, WrongCompany, error_for
 from .resources import (
     CallLimit,
     Fulfillment,
@@ -49,8 +53,10 @@ class FlickRocketClient:
         policy: Policy | None = None,
         on_refused: Callable[[str], None] | None = None,
         on_call_limit: Callable[[CallLimit], None] | None = None,
+        expected_company_id: int | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        self.expected_company_id = expected_company_id
         self.webhooks_path = webhooks_path.rstrip("/")
         self.transport = Transport(policy, on_call_limit=on_call_limit)
         self._token = token
@@ -114,6 +120,23 @@ class FlickRocketClient:
                 raise error_for(status, _body(response), path, webhooks_path=self.webhooks_path)
             return b"" if status == 204 else response.content
 
+    def _own[F: (Fulfillment, list[Fulfillment])](self, answer: F) -> F:
+        """``answer`` if every fulfillment in it is the expected company's (or names none)."""
+        expected = self.expected_company_id
+        if expected is None:
+            return answer
+        items = answer if isinstance(answer, list) else [answer]
+        for item in items:
+            if item.company_id and item.company_id != expected:
+                reason = (
+                    f"FlickRocket answered with orders of another shop (company {item.company_id}), "
+                    "so the app's permission belongs to another FlickRocket account"
+                )
+                if self._on_refused is not None:
+                    self._on_refused(reason)
+                raise WrongCompany(company_id=item.company_id, expected_company_id=expected)
+        return answer
+
     def _list[T: Resource](
         self, path: str, key: str, item_type: type[T], params: dict | None = None
     ) -> list[T]:
@@ -149,10 +172,10 @@ class FlickRocketClient:
     # -- fulfillments --
 
     def open_fulfillments(self) -> list[Fulfillment]:
-        return self._list("/api/fulfillments/open.json", "fulfillments", Fulfillment)
+        return self._own(self._list("/api/fulfillments/open.json", "fulfillments", Fulfillment))
 
     def shipped_fulfillments(self) -> list[Fulfillment]:
-        return self._list("/api/fulfillments/complete.json", "fulfillments", Fulfillment)
+        return self._own(self._list("/api/fulfillments/complete.json", "fulfillments", Fulfillment))
 
     def all_fulfillments(
         self, *, created_at_min: datetime | None = None, created_at_max: datetime | None = None
@@ -162,7 +185,7 @@ class FlickRocketClient:
             params["created_at_min"] = format_platform_time(created_at_min)
         if created_at_max:
             params["created_at_max"] = format_platform_time(created_at_max)
-        return self._list("/api/fulfillments.json", "fulfillments", Fulfillment, params or None)
+        return self._own(self._list("/api/fulfillments.json", "fulfillments", Fulfillment, params or None))
 
     def fulfillment_sample(self) -> list[Fulfillment]:
         """Some of the shop's fulfillments, open first, at most one page of each kind: enough
@@ -171,15 +194,17 @@ class FlickRocketClient:
             # ``page`` may be ignored by the platform; one answer is all this needs.
             items = decode_list(self._call("GET", path, params={"page": 1}), "fulfillments", Fulfillment)
             if items:
-                return items
+                return self._own(items)
         return []
 
     def fulfillment_count(self) -> int:
         return self._count("/api/fulfillments/count.json")
 
     def fulfillment(self, order_id: int) -> Fulfillment:
-        return decode_one(
-            self._call("GET", f"/api/fulfillments/{int(order_id)}.json"), "fulfillment", Fulfillment
+        return self._own(
+            decode_one(
+                self._call("GET", f"/api/fulfillments/{int(order_id)}.json"), "fulfillment", Fulfillment
+            )
         )
 
     def update_fulfillment(
@@ -195,7 +220,7 @@ class FlickRocketClient:
         content = self._call("PUT", path, json={"fulfillment": changes})
         body = decode_json(content) if content else None
         if isinstance(body, dict) and "fulfillment" in body:
-            return Fulfillment.from_api(body["fulfillment"])
+            return self._own(Fulfillment.from_api(body["fulfillment"]))
         return self.fulfillment(order_id)
 
     # -- prices --

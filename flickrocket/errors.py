@@ -60,6 +60,21 @@ class NeedsReinstall(FlickRocketError):
     default_message = "FlickRocket no longer accepts this app's permission. Please reinstall it."
 
 
+class WrongCompany(NeedsReinstall):
+    """FlickRocket answered with another shop's data: the permission this app holds for the
+    shop belongs to another FlickRocket account. The data is refused, never shown nor kept."""
+
+    default_message = (
+        "FlickRocket answered with another shop's orders, so this app's permission does not "
+        "belong to this shop. Please reinstall the app from your own FlickRocket admin."
+    )
+
+    def __init__(self, message: str = "", *, company_id: int = 0, expected_company_id: int = 0):
+        super().__init__(message)
+        self.company_id = company_id
+        self.expected_company_id = expected_company_id
+
+
 class NotFound(RequestFailed):
     default_message = "FlickRocket does not know this item."
 

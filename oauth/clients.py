@@ -49,7 +49,9 @@ def client_for(
 ) -> fr.FlickRocketClient:
     """A client for one shop, with tokens from the token store.
 
-    A token FlickRocket refuses marks the shop for reinstall. ``on_call_limit(company_id, limit)``
+    A token FlickRocket refuses marks the shop for reinstall, and so does an answer with another
+    company's fulfillments (``fr.WrongCompany``: the data is refused, never shown nor cached).
+    ``on_call_limit(company_id, limit)``
     hears the platform's call-limit header; ``overrides`` tune the purpose's ``fr.Policy``.
     """
     from . import services  # the token store needs this module too (the exchange)
@@ -61,6 +63,7 @@ def client_for(
         policy=policy(purpose, **overrides),
         on_refused=lambda reason: services.mark_needs_reinstall(company_id=company_id, reason=reason),
         on_call_limit=partial(on_call_limit, company_id) if on_call_limit else None,
+        expected_company_id=int(company_id),
     )
 
 
