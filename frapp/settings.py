@@ -74,6 +74,12 @@ APP_SESSION_MAX_AGE_SECONDS = env.int("APP_SESSION_MAX_AGE_SECONDS", default=12 
 OAUTH_STATE_MAX_AGE = env.int("OAUTH_STATE_MAX_AGE", default=10 * 60)
 # An App Store install nothing could tie to its shop waits this long for the owner's confirm click.
 OAUTH_PENDING_GRANT_MAX_AGE = env.int("OAUTH_PENDING_GRANT_MAX_AGE", default=24 * 60 * 60)
+# Anyone can start an install (/oauth/authorize, the Install button): at most this many flows a
+# minute in total and from one client address (REMOTE_ADDR), counted through the database.
+# Behind a proxy that does not pass the client's address on as REMOTE_ADDR, every client shares
+# the proxy's: raise the per-address figure to the total there.
+OAUTH_FLOWS_PER_MINUTE = env.int("OAUTH_FLOWS_PER_MINUTE", default=120)
+OAUTH_FLOWS_PER_MINUTE_PER_IP = env.int("OAUTH_FLOWS_PER_MINUTE_PER_IP", default=20)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 

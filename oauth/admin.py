@@ -7,11 +7,13 @@ from .models import Installation
 class InstallationAdmin(admin.ModelAdmin):
     """Staff see who installed what; never a token."""
 
-    list_display = ("company_id", "status", "scopes", "installed_by", "installed_at", "last_exchange_at")
+    list_display = (
+        "company_id", "status", "scopes", "installed_by", "account_name", "installed_at", "last_exchange_at",
+    )  # fmt: skip
     list_filter = ("status",)
-    search_fields = ("company_id", "installed_by")
+    search_fields = ("company_id", "installed_by", "account_name")
     fields = (
-        "company_id", "status", "status_reason", "scopes", "installed_by", "installed_at",
+        "company_id", "status", "status_reason", "scopes", "installed_by", "account_name", "installed_at",
         "access_token_expires_at", "last_exchange_at", "token_exchanges", "updated_at",
     )  # fmt: skip
     readonly_fields = fields

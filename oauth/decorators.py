@@ -5,21 +5,24 @@ from django.utils.translation import gettext_lazy as _
 
 import flickrocket as fr
 
+from . import services
 from .selectors import installation_for, pending_grants_for
 
 
 def _install_page(request, installation=None, status=200):
-    """The install page; a shop without a working install that holds App Store grants waiting
-    for its confirmation sees those instead, from its own verified launch only."""
-    if installation is None or not installation.is_usable:
-        pending = pending_grants_for(company_id=request.company_id)
-        if pending:
-            return render(
-                request,
-                "oauth/pending.html",
-                {"installation": installation, "pending_grants": pending},
-                status=status,
-            )
+    """The install page; grants waiting for this shop's confirmation are shown instead, from
+    its own verified launch only: any of them while the shop has no working install, and
+    those from its own Install button (never an App Store one) while it has one."""
+    pending = pending_grants_for(company_id=request.company_id)
+    if installation is not None and installation.is_usable:
+        pending = [grant for grant in pending if grant.from_launch]
+    if pending:
+        return render(
+            request,
+            "oauth/pending.html",
+            {"installation": installation, "pending_grants": pending},
+            status=status,
+        )
     return render(
         request,
         "oauth/install.html",
@@ -41,6 +44,10 @@ PERMISSIONS = {
 
 def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def _opens_a_page(request) -> bool:
+    return request.method == "GET" and not _is_htmx(request)
 
 
 def _problem_page(request, template: str, context: dict, status: int):
@@ -116,6 +123,15 @@ def embedded_view(view=None, *, require_install: bool = True, scope: str | None 
             if require_install:
                 installation = installation_for(company_id=request.company_id)
                 if installation is None or not installation.is_usable:
+                    # A code kept while FlickRocket did not answer is tried again now.
+                    services.settle_waiting_grants(company_id=request.company_id)
+                    installation = installation_for(company_id=request.company_id)
+                if installation is None or not installation.is_usable:
+                    return _install_page(request, installation)
+                if _opens_a_page(request) and pending_grants_for(
+                    company_id=request.company_id, from_launch_only=True
+                ):
+                    # A reconnect nothing could check waits for the owner's click, shown in the app.
                     return _install_page(request, installation)
                 request.installation = installation
                 granted = installation.scope_list

@@ -14,6 +14,8 @@ class Installation(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.INSTALLED)
     scopes = models.CharField(max_length=500, blank=True)
     installed_by = models.CharField(max_length=200, blank=True)
+    # The FlickRocket account (the token answer's ``userName``) whose grant this is.
+    account_name = models.CharField(max_length=200, blank=True)
     installed_at = models.DateTimeField(null=True, blank=True)
     refresh_token_encrypted = models.TextField(blank=True)
     access_token_encrypted = models.TextField(blank=True)
@@ -60,19 +62,41 @@ class OAuthFlow(models.Model):
         return f"OAuth flow for company {self.company_id}"
 
 
+class OAuthFlowWindow(models.Model):
+    """How many install flows one minute started, in total (``key`` "*") or from one client
+    address (``key`` "ip:<address>"): anonymous requests create flows, so they are capped
+    across every web process through the database."""
+
+    minute = models.BigIntegerField()
+    key = models.CharField(max_length=80)
+    started = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["minute", "key"], name="oauth_flow_window_minute_key")]
+
+    def __str__(self) -> str:
+        return f"{self.started} flows in minute {self.minute} ({self.key})"
+
+
 class PendingGrant(models.Model):
-    """A grant from an App Store start that nothing has yet proven belongs to the shop it names.
+    """A grant nothing has yet proven belongs to the shop it names.
 
     Its tokens live here, never in an Installation, so nothing serves a page with them; a
-    verified launch of ``company_id`` confirms it, or it expires and is pruned.
+    verified launch of ``company_id`` confirms it, or it expires and is pruned. Until a token
+    exchange succeeded (``exchanged_at``) and told whose account it is (``user_name``), it is
+    neither shown nor confirmable: its code is only kept, because it is a refresh token.
     """
 
     company_id = models.BigIntegerField(db_index=True)  # the callback's unsigned claim
     scopes = models.CharField(max_length=500, blank=True)
     user_name = models.CharField(max_length=200, blank=True)
+    # A flow started by the Install button of a verified launch of ``company_id``, and by whom.
+    from_launch = models.BooleanField(default=False)
+    started_by = models.CharField(max_length=200, blank=True)
     refresh_token_encrypted = models.TextField()
     access_token_encrypted = models.TextField(blank=True)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    exchanged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
 
@@ -82,3 +106,7 @@ class PendingGrant(models.Model):
     @property
     def scope_list(self) -> list[str]:
         return [s.strip() for s in self.scopes.split(",") if s.strip()]
+
+    @property
+    def confirmable(self) -> bool:
+        return self.exchanged_at is not None and bool(self.user_name)

@@ -46,7 +46,10 @@ def launch(request):
     ):
         logger.warning("launch refused: bad signature for company %s", data["CompanyID"])
         return render(request, "oauth/launch_error.html", {"reason": "signature"}, status=403)
-    key = services.open_app_session(company_id=int(data["CompanyID"]), user_id=data["UserID"])
+    company_id = int(data["CompanyID"])
+    key = services.open_app_session(company_id=company_id, user_id=data["UserID"])
+    # The owner opened the app: a code kept while FlickRocket did not answer is tried again.
+    services.settle_waiting_grants(company_id=company_id)
     return redirect(embedded_session_prefix(key))
 
 
@@ -60,14 +63,19 @@ def install(request):
     defaults and what the shop granted so far; unknown names are ignored.
     """
     if request.method == "GET":
+        services.settle_waiting_grants(company_id=request.company_id)
         return install_page(request, installation_for(company_id=request.company_id))
     form = InstallForm(request.POST)
     extra = form.cleaned_data["scope"] if form.is_valid() else []
-    flow = services.start_launch_install(
-        company_id=request.company_id,
-        user_id=request.flickrocket_user_id or "",
-        extra_scopes=extra,
-    )
+    try:
+        flow = services.start_launch_install(
+            company_id=request.company_id,
+            user_id=request.flickrocket_user_id or "",
+            extra_scopes=extra,
+            client_ip=_client_ip(request),
+        )
+    except services.TooManyFlows as exc:
+        return _too_many_flows(request, exc)
     return _to_flickrocket(request, flow)
 
 
@@ -80,11 +88,32 @@ def authorize(request):
     scope = form.cleaned_data.get("scope") or ""
     company = form.cleaned_data.get("CompanyID")
     # CompanyID here is unsigned: the flow belongs to no shop until the grant proves one.
-    flow = services.start_app_store_install(
-        scopes=scope.replace(" ", "").split(","),
-        company_hint=int(company) if company else None,
-    )
+    try:
+        flow = services.start_app_store_install(
+            scopes=scope.replace(" ", "").split(","),
+            company_hint=int(company) if company else None,
+            client_ip=_client_ip(request),
+        )
+    except services.TooManyFlows as exc:
+        return _too_many_flows(request, exc)
     return _to_flickrocket(request, flow)
+
+
+def _client_ip(request) -> str:
+    """The peer's address, never a header a client could write. Behind a proxy that does not
+    put the client's address there, it is the proxy's (see OAUTH_FLOWS_PER_MINUTE_PER_IP)."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _too_many_flows(request, exc):
+    response = render(
+        request,
+        "oauth/too_many_flows.html",
+        {"message": exc.message, "retry_url": settings.FLICKROCKET_ADMIN_ORIGIN + "/"},
+        status=429,
+    )
+    response["Retry-After"] = "60"
+    return response
 
 
 def _to_flickrocket(request, flow):
@@ -164,7 +193,9 @@ def confirm_pending(request, grant_id: int):
 @require_POST
 @embedded_view(require_install=False)
 def discard_pending(request, grant_id: int):
-    services.discard_pending_grant(company_id=request.company_id, grant_id=grant_id)
+    services.discard_pending_grant(
+        company_id=request.company_id, grant_id=grant_id, user_id=request.flickrocket_user_id or ""
+    )
     return redirect("oauth:install")
 
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from oauth.crypto import decrypt
-from oauth.models import Installation, OAuthFlow, PendingGrant
+from oauth.models import Installation, OAuthFlow, OAuthFlowWindow, PendingGrant
 from oauth.services import access_token
 from tests.factories import make_installation
 from tests.oauth.test_install import consent
@@ -172,3 +172,125 @@ def test_install_button_asks_for_extra_known_scopes_on_top_of_defaults_and_curre
 def test_install_button_without_scope_asks_for_the_defaults(flickrocket, embedded):
     response = embedded(1202).post("oauth/install")
     assert parse_qs(urlsplit(response["Location"]).query)["scope"] == ["orders,products,webhooks"]
+
+
+# --- Hostile review (issue 9): anonymous storage, and who confirmed what ---------------------
+
+
+@pytest.fixture
+def one_minute(monkeypatch):
+    """Every flow in the test starts in the same minute (no minute boundary halfway)."""
+    from oauth import services
+
+    monkeypatch.setattr(services, "_current_minute", lambda: 29_000_000)
+
+
+def test_authorize_is_capped_per_client_address_with_a_plain_429(flickrocket, client, one_minute, settings):
+    assert settings.OAUTH_FLOWS_PER_MINUTE_PER_IP == 20 and settings.OAUTH_FLOWS_PER_MINUTE == 120
+    answers = [client.get("/oauth/authorize?scope=orders").status_code for _ in range(30)]
+    assert answers == [302] * 20 + [429] * 10
+    assert OAuthFlow.objects.count() == 20
+    refused = client.get("/oauth/authorize?scope=orders")
+    assert b"Too many install attempts" in refused.content and refused["Retry-After"] == "60"
+    # another address still gets its own share
+    assert client.get("/oauth/authorize?scope=orders", REMOTE_ADDR="203.0.113.9").status_code == 302
+
+
+def test_flows_are_capped_in_total_across_addresses(flickrocket, client, one_minute, settings):
+    settings.OAUTH_FLOWS_PER_MINUTE = 7
+    answers = [
+        client.get("/oauth/authorize?scope=orders", REMOTE_ADDR=f"198.51.100.{n}").status_code
+        for n in range(10)
+    ]
+    assert answers == [302] * 7 + [429] * 3
+    assert OAuthFlow.objects.count() == 7
+    # a full minute writes nothing more: one window for the total, one for each address let in
+    assert OAuthFlowWindow.objects.count() == 8
+
+
+def test_the_install_button_counts_toward_the_cap(flickrocket, embedded, one_minute, settings):
+    settings.OAUTH_FLOWS_PER_MINUTE_PER_IP = 2
+    shop = embedded(1202)
+    assert [shop.post("oauth/install").status_code for _ in range(3)] == [302, 302, 429]
+    assert OAuthFlow.objects.count() == 2
+
+
+def test_the_cap_is_per_minute(flickrocket, client, monkeypatch, settings):
+    from oauth import services
+
+    settings.OAUTH_FLOWS_PER_MINUTE_PER_IP = 1
+    monkeypatch.setattr(services, "_current_minute", lambda: 29_000_000)
+    assert client.get("/oauth/authorize").status_code == 302
+    assert client.get("/oauth/authorize").status_code == 429
+    monkeypatch.setattr(services, "_current_minute", lambda: 29_000_001)
+    assert client.get("/oauth/authorize").status_code == 302
+
+
+def test_junk_callbacks_during_an_outage_are_kept_but_never_offered(flickrocket, embedded, one_minute):
+    """A code FlickRocket could not exchange is kept (it may be a real refresh token), yet no shop
+    is shown it; the retry when the owner opens the app discards what FlickRocket refuses."""
+    from django.test import Client
+
+    flickrocket.faults(outage=True)
+    for company in range(2000, 2005):
+        browser = Client()
+        browser.get("/oauth/authorize?scope=orders")
+        assert browser.get(f"/oauth/callback?code=junk{company}&companyid={company}").status_code == 502
+    for _attempt in range(4):  # more than a shop may hold
+        browser = Client()
+        browser.get("/oauth/authorize?scope=orders")
+        browser.get("/oauth/callback?code=junk&companyid=1202")
+    assert PendingGrant.objects.filter(company_id=1202).count() == 3
+    assert PendingGrant.objects.count() == 8
+    assert not PendingGrant.objects.exclude(exchanged_at=None).exists()
+
+    shop = embedded(1202, "4711")  # still down
+    assert b"Finish connecting" not in shop.get("fulfillments/").content
+    for grant in PendingGrant.objects.filter(company_id=1202):
+        shop.post(f"oauth/pending/{grant.pk}/confirm")
+    assert not Installation.objects.exists()
+
+    flickrocket.faults()
+    page = embedded(1202, "4711").get("fulfillments/")
+    assert b"Finish connecting" not in page.content
+    assert not PendingGrant.objects.filter(company_id=1202).exists()  # FlickRocket refused them
+
+
+def test_confirm_and_discard_are_logged_and_the_confirm_recorded(flickrocket, embedded, caplog):
+    from django.test import Client
+
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    app_store_install(Client(), flickrocket, 1305)
+    app_store_install(Client(), flickrocket, 1305)
+    first, second = PendingGrant.objects.order_by("pk")
+    shop = embedded(1305, "5120")
+
+    shop.post(f"oauth/pending/{first.pk}/discard")
+    assert (
+        "user '5120' of company 1305 discarded the pending grant of FlickRocket account "
+        "'owner@alpine-audio.example'" in caplog.text
+    )
+    shop.post(f"oauth/pending/{second.pk}/confirm")
+    assert (
+        "user '5120' of company 1305 confirms the pending grant of FlickRocket account "
+        "'owner@alpine-audio.example'" in caplog.text
+    )
+    installation = Installation.objects.get(company_id=1305)
+    assert installation.installed_by == "5120"
+    assert installation.account_name == "owner@alpine-audio.example"
+
+
+def test_a_proven_app_store_install_records_its_account(flickrocket, client):
+    app_store_install(client, flickrocket, 1305)
+    assert Installation.objects.get(company_id=1305).account_name == "owner@alpine-audio.example"
+
+
+def test_the_pending_page_names_the_account_and_warns(flickrocket, client, embedded):
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    app_store_install(client, flickrocket, 1305)
+    page = " ".join(embedded(1305, "5120").get("fulfillments/").content.decode().split())
+    assert "<strong>owner@alpine-audio.example</strong>" in page
+    assert (
+        "Connect only if owner@alpine-audio.example is your FlickRocket account. If you did not just "
+        "install the app from the App Store, discard this." in page
+    )

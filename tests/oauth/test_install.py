@@ -8,7 +8,7 @@ import requests
 from django.utils import timezone
 
 from oauth.crypto import decrypt
-from oauth.models import Installation, OAuthFlow
+from oauth.models import Installation, OAuthFlow, PendingGrant
 from oauth.views import FLOW_COOKIE
 
 pytestmark = pytest.mark.django_db
@@ -153,12 +153,17 @@ def test_flickrocket_unreachable_keeps_the_code_and_says_so(flickrocket, embedde
     response = client.get(callback)
     assert response.status_code == 502
     assert b"did not answer" in response.content
-    # the code is kept, so the next call finishes connecting once FlickRocket is back
+    # the code is kept (never as an installation nothing has checked yet), so opening the app
+    # once FlickRocket is back finishes connecting
+    assert not Installation.objects.exists()
+    assert PendingGrant.objects.get(company_id=1202).exchanged_at is None
     flickrocket.faults()
     from oauth.services import access_token
 
+    assert b"Install FlickRocket Fulfillment" not in embedded(1202).get("fulfillments/").content
     assert access_token(company_id=1202)
     assert Installation.objects.get(company_id=1202).token_exchanges == 1
+    assert not PendingGrant.objects.exists()
 
 
 def test_the_connection_page_shows_the_grant_and_disconnects(shop):

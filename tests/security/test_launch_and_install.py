@@ -320,3 +320,231 @@ def test_launch_bound_flow_answered_for_another_shop_is_refused_before_any_excha
     assert b"different shop" in response.content
     assert flickrocket.calls()["token_exchange_attempts"] == 0
     assert not Installation.objects.exists() and not PendingGrant.objects.exists()
+
+
+# --- Hostile review of the install binding (issue 9): a grant nothing could check ------------
+
+ATTACKER_ACCOUNT = "owner@alpine-audio.example"  # 1305's owner, the attacker in these tests
+APP_STORE_WARNING = (
+    f"Connect only if {ATTACKER_ACCOUNT} is your FlickRocket account. If you did not just install "
+    "the app from the App Store, discard this."
+)
+
+
+def _text(response) -> str:
+    return " ".join(response.content.decode().split())
+
+
+def _order_ids(sandbox, company) -> set[str]:
+    return {str(order["id"]) for order in sandbox.fulfillments(company)}
+
+
+def test_grant_without_the_orders_scope_is_offered_only_with_its_account_and_a_plain_warning(
+    flickrocket, client, embedded
+):
+    """Review 1: leaving ``orders`` out of the grant makes the data check prove nothing. The grant
+    is held, and the victim sees whose FlickRocket account it is and what to do if it is not theirs;
+    even a careless confirm gives the victim's app nothing of the attacker's orders to show."""
+    assert client.get(_takeover_callback(client, flickrocket, scope="products")).status_code == 302
+    pending = PendingGrant.objects.get(company_id=1202)
+    assert pending.user_name == ATTACKER_ACCOUNT and pending.exchanged_at is not None
+
+    victim = embedded(1202)
+    page = victim.get("fulfillments/")
+    assert b"Finish connecting" in page.content
+    assert f"<strong>{ATTACKER_ACCOUNT}</strong>".encode() in page.content  # prominently
+    assert APP_STORE_WARNING in _text(page)
+
+    assert victim.post(f"oauth/pending/{pending.pk}/confirm").status_code == 302
+    installation = Installation.objects.get(company_id=1202)
+    assert installation.account_name == ATTACKER_ACCOUNT and installation.installed_by == "4711"
+    page = victim.get("fulfillments/")
+    assert not any(order_id.encode() in page.content for order_id in _order_ids(flickrocket, 1305))
+
+
+def test_empty_shop_grant_confirmed_then_filled_with_orders_is_refused_not_shown(
+    flickrocket, client, embedded, caplog
+):
+    """Review 1, empty-shop variant: the attacker's shop is empty at confirm time and gets an
+    order later. The app refuses a list that names another company: not shown, not cached, the
+    installation needs a reinstall with a plain reason, and the log says why."""
+    from fulfillment.models import ListCache
+
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    client.get(_takeover_callback(client, flickrocket))
+    pending = PendingGrant.objects.get(company_id=1202)
+    victim = embedded(1202)
+    assert victim.post(f"oauth/pending/{pending.pk}/confirm").status_code == 302
+    assert Installation.objects.get(company_id=1202).is_usable
+
+    order = flickrocket.create_order(1305)
+    page = victim.get("fulfillments/")
+    assert page.status_code == 200
+    assert str(order["id"]).encode() not in page.content
+    assert b"Reconnect FlickRocket Fulfillment" in page.content
+    installation = Installation.objects.get(company_id=1202)
+    assert installation.status == Installation.Status.NEEDS_REINSTALL
+    assert "another shop (company 1305)" in installation.status_reason
+    assert not installation.refresh_token_encrypted  # the other account's token is forgotten
+    assert all(str(order["id"]) not in str(cache.payload) for cache in ListCache.objects.all())
+    assert "company 1202 needs reinstall: FlickRocket answered with orders of another shop" in caplog.text
+
+
+def test_installation_holding_another_shops_token_shows_none_of_its_orders(flickrocket, embedded):
+    """Defence in depth, wherever the wrong token came from: the list and the single order."""
+    make_installation(1202, refresh_token=flickrocket.grant(1305))
+    foreign = next(iter(_order_ids(flickrocket, 1305)))
+    shop = embedded(1202)
+    detail = shop.get(f"fulfillments/{foreign}/")
+    assert foreign.encode() not in detail.content
+    assert Installation.objects.get(company_id=1202).status == Installation.Status.NEEDS_REINSTALL
+
+    make_installation(1410, refresh_token=flickrocket.grant(1305))
+    page = embedded(1410).get("fulfillments/")
+    assert not any(order_id.encode() in page.content for order_id in _order_ids(flickrocket, 1305))
+    assert Installation.objects.get(company_id=1410).status == Installation.Status.NEEDS_REINSTALL
+
+
+def test_client_for_refuses_fulfillments_of_another_company(flickrocket):
+    from oauth.clients import client_for
+
+    make_installation(1202, refresh_token=flickrocket.grant(1305))
+    with pytest.raises(fr.WrongCompany):
+        client_for(1202).open_fulfillments()
+    assert Installation.objects.get(company_id=1202).status == Installation.Status.NEEDS_REINSTALL
+    make_installation(1410, refresh_token=flickrocket.grant(1410))
+    assert client_for(1410).open_fulfillments()  # its own orders pass
+
+
+def test_shop_needing_a_reinstall_sees_a_foreign_grant_only_with_its_account_and_warning(
+    flickrocket, client, embedded
+):
+    """Review 1/7: a shop whose install is not working is shown held grants (its owner may be
+    reinstalling from the App Store right now), so the account and the warning come with them."""
+    make_installation(1202, refresh_token="dead", scopes="orders")
+    Installation.objects.filter(company_id=1202).update(status="needs_reinstall", refresh_token_encrypted="")
+    client.get(_takeover_callback(client, flickrocket, scope="products"))
+    page = embedded(1202).get("fulfillments/")
+    assert b"Finish connecting" in page.content
+    assert APP_STORE_WARNING in _text(page)
+
+
+def test_a_shop_holds_at_most_three_pending_grants_and_keeps_the_newest(flickrocket, client, embedded):
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    for _attempt in range(5):
+        assert client.get(_takeover_callback(client, flickrocket)).status_code == 302
+    kept = PendingGrant.objects.filter(company_id=1202).order_by("pk")
+    assert kept.count() == 3
+    assert flickrocket.calls()["token_exchanges"] == 5
+    page = embedded(1202).get("fulfillments/")
+    assert page.content.count(b'class="btn btn-primary btn-sm confirm-pending"') == 3
+
+
+def test_launch_flow_answered_with_another_shops_code_and_no_state_is_refused(flickrocket, embedded, client):
+    """Review 2 (login CSRF): the victim clicked Install (its browser holds the flow cookie); another
+    page sends that browser to the callback with the attacker's code, the victim's companyid and no
+    state. The code's data names the attacker's shop: refused, discarded, the working install kept."""
+    make_installation(1202, refresh_token=flickrocket.grant(1202))
+    _start(embedded(1202))
+    attacker_code = flickrocket.grant(1305)
+    response = client.get(f"/oauth/callback?code={attacker_code}&companyid=1202")  # no state
+    assert response.status_code == 400
+    assert b"different shop" in response.content
+    assert not PendingGrant.objects.exists()
+    rows = fr.FlickRocketClient(base_url=flickrocket.url, token=lambda stale: access_token(company_id=1202))
+    assert {row.company_id for row in rows.open_fulfillments()} == {1202}
+
+
+def test_launch_flow_with_an_unproven_code_never_replaces_a_working_install(flickrocket, embedded, client):
+    """Review 2, the attacker's grant without ``orders``: the working install stays; the grant waits
+    in the victim's app, with its account and a warning, until the owner connects or discards it."""
+    installation = make_installation(1202, refresh_token=flickrocket.grant(1202))
+    token_before = decrypt(installation.refresh_token_encrypted)
+    _start(embedded(1202))
+    attacker_code = flickrocket.grant(1305, "products")
+    assert client.get(f"/oauth/callback?code={attacker_code}&companyid=1202").status_code == 302
+    installation.refresh_from_db()
+    assert installation.status == Installation.Status.INSTALLED
+    assert decrypt(installation.refresh_token_encrypted) == token_before
+    pending = PendingGrant.objects.get(company_id=1202)
+    assert pending.from_launch and pending.user_name == ATTACKER_ACCOUNT
+
+    shop = embedded(1202, "4711")
+    page = shop.get("fulfillments/")
+    assert b"Finish connecting" in page.content
+    assert f"Connect only if {ATTACKER_ACCOUNT} is your FlickRocket account." in _text(page)
+    assert b"stays connected as it is" in page.content
+    assert shop.post(f"oauth/pending/{pending.pk}/discard").status_code == 302
+    assert not PendingGrant.objects.exists()
+    assert b"Finish connecting" not in shop.get("fulfillments/").content
+    installation.refresh_from_db()
+    assert installation.status == Installation.Status.INSTALLED
+
+
+def test_launch_flow_with_an_unproven_code_installs_a_shop_without_a_working_install(
+    flickrocket, embedded, client
+):
+    """The launch proves the shop and its owner clicked Install a moment ago: no extra click."""
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    make_installation(1202, refresh_token="", status=Installation.Status.NEEDS_REINSTALL)
+    assert client.get(_consent(flickrocket, _start(embedded(1202, "4711")), 1202)).status_code == 302
+    installation = Installation.objects.get(company_id=1202)
+    assert installation.status == Installation.Status.INSTALLED and installation.installed_by == "4711"
+    assert not PendingGrant.objects.exists()
+
+
+def test_reconnect_of_a_working_install_whose_code_reads_its_own_orders_needs_no_click(
+    flickrocket, embedded, client
+):
+    make_installation(1202, refresh_token=flickrocket.grant(1202), scopes="orders,products,webhooks")
+    url = embedded(1202, "4712").post("oauth/install", {"scope": "customers"})["Location"]
+    assert client.get(_consent(flickrocket, url, 1202)).status_code == 302
+    installation = Installation.objects.get(company_id=1202)
+    assert installation.status == Installation.Status.INSTALLED and installation.installed_by == "4712"
+    assert "customers" in installation.scope_list
+    assert not PendingGrant.objects.exists()
+
+
+def test_confirm_while_flickrocket_does_not_answer_keeps_the_grant_and_says_try_again(
+    flickrocket, client, embedded
+):
+    """Review 3: a confirm never promotes a grant on a read that did not succeed."""
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    client.get(_takeover_callback(client, flickrocket))
+    pending = PendingGrant.objects.get()
+    shop = embedded(1202)
+    flickrocket.faults(outage=True)
+    assert shop.post(f"oauth/pending/{pending.pk}/confirm").status_code == 302
+    assert not Installation.objects.exists()
+    assert PendingGrant.objects.filter(pk=pending.pk).exists()
+    flickrocket.faults()
+    assert b"try again in a moment" in shop.get("oauth/install").content
+
+    flickrocket.create_order(1305)  # by the retry, the grant reads the attacker's shop
+    assert shop.post(f"oauth/pending/{pending.pk}/confirm").status_code == 302
+    assert not Installation.objects.exists() and not PendingGrant.objects.exists()
+
+
+def test_code_kept_during_an_outage_is_neither_shown_nor_confirmable_until_exchanged(
+    flickrocket, client, embedded
+):
+    """Review 3/5: the attacker's code arrives while FlickRocket is down. It is kept (it is a refresh
+    token), but no prompt offers it; when the owner opens the app later, it is exchanged and checked:
+    this one reads the attacker's orders, so it is discarded without ever being offered."""
+    callback = _takeover_callback(client, flickrocket)
+    flickrocket.faults(outage=True)
+    assert client.get(callback).status_code == 502
+    pending = PendingGrant.objects.get(company_id=1202)
+    assert pending.exchanged_at is None
+
+    shop = embedded(1202)  # still down: the retry at launch fails, the code waits
+    page = shop.get("fulfillments/")
+    assert b"Finish connecting" not in page.content and b"not yet known" not in page.content
+    assert shop.post(f"oauth/pending/{pending.pk}/confirm").status_code == 302
+    assert not Installation.objects.exists()
+    assert PendingGrant.objects.filter(pk=pending.pk).exists()
+
+    flickrocket.faults()
+    page = embedded(1202).get("fulfillments/")
+    assert b"Finish connecting" not in page.content
+    assert not PendingGrant.objects.exists() and not Installation.objects.exists()
