@@ -23,9 +23,15 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 
 MASK = "***"
 
+# One character of a path as a request line carries it: itself, or percent-encoded (``%6b``),
+# which Django decodes before routing, so ``/s/%6b3yz…`` opens the same session as ``/s/k3yz…``.
+_PATH_CHAR = r"(?:[A-Za-z0-9]|%[0-9A-Fa-f]{2})"
+_SLASH = r"(?:/|%2[Ff])"
+
 # Anything that looks like a bearer credential is masked, whoever logs it.
 _SECRET_PATTERNS = [
-    (re.compile(r"(/s/)[A-Za-z0-9]{8,}"), r"\1" + MASK),
+    # The session prefix, plainly or with any of its characters percent-encoded.
+    (re.compile(rf"({_SLASH}(?:s|%73){_SLASH}){_PATH_CHAR}{{8,}}"), r"\1" + MASK),
     # A bare Django session key (32 of [a-z0-9]), e.g. in an SQL debug line. Request ids and
     # hashes are hex: requiring one letter past "f" keeps them readable, and a real key is
     # all-hex with a chance of about 1 in 10^11.

@@ -60,15 +60,26 @@ def main() -> None:
         "forged_crlf": http.get(base + "/foo%0d%0aINFO fake line"),
         "forged_separators": http.get(base + "/foo%E2%80%A8INFO fake line%C2%85INFO fake line"),
         "key_in_query": http.get(home + f"/no-such-page/?again={key}"),
+        # Django decodes the path before routing, so this opens the session; the request line
+        # (runserver's access log) carries it encoded.
+        "key_percent_encoded": raw_get(http, f"{base}/s/%{ord(key[0]):02x}{key[1:]}/no-such-page/"),
+        "key_slashes_encoded": raw_get(http, f"{base}/%2Fs%2F{key}/no-such-page/"),
     }
     server.shutdown()
     logging.shutdown()
     print(json.dumps({
-        "keys": [key, UNKNOWN_KEY],
+        "keys": [key, UNKNOWN_KEY, key[1:]],
         "status": {name: r.status_code for name, r in responses.items()},
         "referrer_policy": {name: r.headers.get("Referrer-Policy") for name, r in responses.items()},
         "server_error_body": responses["server_error"].text,
     }))  # fmt: skip
+
+
+def raw_get(http: requests.Session, url: str) -> requests.Response:
+    """GET ``url`` exactly as written: requests would decode ``%6b`` back to ``k`` on its own."""
+    prepared = requests.Request("GET", url).prepare()
+    prepared.url = url
+    return http.send(prepared)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,12 @@ def test_no_log_line_carries_a_session_key_or_a_forged_line(case):
     assert report["status"] == {
         "not_found": 404, "csrf": 403, "server_error": 500, "expired": 403,
         "forged_crlf": 404, "forged_separators": 404, "key_in_query": 404,
+        "key_percent_encoded": 404, "key_slashes_encoded": 404,
     }  # fmt: skip
     # The logs did capture Django's own lines about these requests.
     assert "Not Found" in logs and "Forbidden (CSRF" in logs and "deliveries failed for" in logs
     assert "/s/***/no-such-page/" in logs
+    assert "/%2Fs%2F***/no-such-page/" in logs  # runserver's request line, masked while encoded
 
     for key in report["keys"]:
         assert key not in logs, case
@@ -72,3 +74,34 @@ def test_debug_error_page_does_not_show_the_session_key():
         assert key not in body
     # Whatever a page links to, the browser sends no path (and no key) to another site.
     assert set(report["referrer_policy"].values()) == {"same-origin"}
+
+
+KEY = "k3yzabcdefghijklmnopqrstuvwxyz12"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"GET /s/{KEY}/fulfillments/ HTTP/1.1",
+        f"GET /s/%6b{KEY[1:]}/x HTTP/1.1",
+        f"GET /s/%6B%33{KEY[2:]}/x HTTP/1.1",
+        f"GET /s/{KEY[:16]}%7a{KEY[17:]}/x HTTP/1.1",
+        f"GET /%2Fs%2F{KEY}/x HTTP/1.1",
+        f"GET %2fs%2f{KEY}/x HTTP/1.1",
+        f"GET /%73/{KEY}/x HTTP/1.1",
+        f"Referer: https://app.example/?next=%2Fs%2F%6b{KEY[1:]}%2Fx",
+    ],
+)
+def test_redact_masks_session_keys_in_percent_encoded_paths(line):
+    from frapp.logging import redact
+
+    masked = redact(line)
+    assert KEY[2:18] not in masked and KEY[-8:] not in masked, masked
+    assert "***" in masked
+
+
+def test_redact_keeps_ordinary_paths_readable():
+    from frapp.logging import redact
+
+    assert redact("GET /oauth/callback HTTP/1.1 302") == "GET /oauth/callback HTTP/1.1 302"
+    assert redact("GET /static/app%20x.css") == "GET /static/app%20x.css"
