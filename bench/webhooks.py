@@ -146,9 +146,9 @@ def main() -> int:
 
 
 def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -> int:
-    from fulfillment.models import WebhookDelivery
-    from fulfillment.selectors.fulfillments import list_version
-    from fulfillment.services.webhooks import dedupe_key
+    from fulfillment.orders.selectors import list_version
+    from fulfillment.webhooks.models import WebhookDelivery
+    from fulfillment.webhooks.receiver import dedupe_key
 
     engine = "PostgreSQL" if app.database_url.startswith("postgres") else "SQLite"
     items = build(args.total, companies, random.Random(args.seed))

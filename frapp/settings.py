@@ -30,7 +30,7 @@ ALLOWED_HOSTS = env.list(
 )
 APP_BASE_URL = env.str("APP_BASE_URL", default="http://localhost:8000").rstrip("/")
 
-# FlickRocket: CONTRACT.md section 6. Defaults follow the platform docs; the platform's own
+# FlickRocket: docs/flickrocket.md, REST conventions. Defaults follow the platform docs; the platform's own
 # plugin uses https://oauth.flickrocket.com (auth) and https://api.flickrocket.com (REST).
 FLICKROCKET_CLIENT_ID = env.str("FLICKROCKET_CLIENT_ID", default="" if PRODUCTION else "fr-fulfillment")
 FLICKROCKET_CLIENT_SECRET = env.str(
@@ -56,7 +56,7 @@ FLICKROCKET_TOKEN_REFRESH_MARGIN = env.int("FLICKROCKET_TOKEN_REFRESH_MARGIN", d
 _dev_fernet = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[] if PRODUCTION else [_dev_fernet])
 
-# Fulfillment outbox (fulfillment/services/fulfillments.py).
+# Fulfillment outbox (fulfillment/outbox/) and order lists (fulfillment/orders/).
 FULFILLMENT_LIST_FRESH_SECONDS = env.float("FULFILLMENT_LIST_FRESH_SECONDS", default=20)
 FULFILLMENT_OUTBOX_LEASE_SECONDS = env.float("FULFILLMENT_OUTBOX_LEASE_SECONDS", default=120)
 FULFILLMENT_OUTBOX_BATCH = env.int("FULFILLMENT_OUTBOX_BATCH", default=25)
@@ -98,9 +98,14 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_tasks_db",
     "oauth",
-    "fulfillment",
+    "fulfillment.orders",
+    "fulfillment.outbox",
+    "fulfillment.imports",
+    "fulfillment.prices",
+    "fulfillment.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -117,6 +122,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "frapp.urls"
+# Forms render Bootstrap markup through Django's form rendering, with templates/forms/field.html.
+FORM_RENDERER = "frapp.forms.BootstrapFormRenderer"
 WSGI_APPLICATION = "frapp.wsgi.application"
 
 TEMPLATES = [
@@ -131,7 +138,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "frapp.context_processors.embedded",
-                "fulfillment.context_processors.nav",
+                "frapp.context_processors.nav",
             ],
         },
     },

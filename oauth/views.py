@@ -18,13 +18,13 @@ logger = logging.getLogger(__name__)
 
 FLOW_COOKIE = "fr_oauth_flow"
 FLOW_COOKIE_SALT = "oauth.flow"
-HOME = "fulfillment:open"
+HOME = "orders:open"
 
 
 @never_cache
 @require_GET
 def launch(request):
-    """The Start URL. FlickRocket frames it with UserID, CompanyID and hmac (CONTRACT.md §1)."""
+    """The Start URL. FlickRocket frames it with UserID, CompanyID and hmac (docs/flickrocket.md, Launch)."""
     launch_keys = {"UserID", "CompanyID", "hmac"}
     if not launch_keys & set(request.GET):
         if request.embedded and request.company_id is not None:

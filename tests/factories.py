@@ -12,11 +12,7 @@ from oauth.crypto import encrypt
 from oauth.models import Installation
 from oauth.signing import launch_hmac
 
-VECTORS = json.loads(
-    (Path(__file__).resolve().parents[2] / "shared" / "flickrocket" / "vectors.json").read_text()
-    if (Path(__file__).resolve().parents[2] / "shared" / "flickrocket" / "vectors.json").exists()
-    else (Path(__file__).resolve().parent / "vectors.json").read_text()
-)
+VECTORS = json.loads((Path(__file__).resolve().parent / "vectors.json").read_text())
 
 
 def make_installation(

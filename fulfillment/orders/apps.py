@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
 
-class FulfillmentConfig(AppConfig):
-    name = "fulfillment"
-    verbose_name = "Fulfillment"
+class OrdersConfig(AppConfig):
+    name = "fulfillment.orders"
+    verbose_name = "Orders"

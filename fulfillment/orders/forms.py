@@ -2,7 +2,7 @@ import secrets
 
 from django import forms
 
-from ..selectors.fulfillments import PAGE_SIZES, SORTS
+from .selectors import PAGE_SIZES, SORTS
 
 TRACKING_HELP = "One or more, separated by commas. At most 64 characters in all."
 
@@ -90,14 +90,3 @@ class SelectionForm(forms.Form):
             raise forms.ValidationError("Select at most 1,000 orders at a time.")
         return data
 
-
-class CsvUploadForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="order_id,tracking_number per line")
-    ship = forms.BooleanField(required=False, initial=True, label="Also mark these orders shipped")
-
-
-class AuditFilterForm(forms.Form):
-    order = forms.IntegerField(required=False, min_value=1)
-    user = forms.CharField(required=False, max_length=200)
-    source = forms.CharField(required=False, max_length=20)
-    page = forms.IntegerField(required=False, min_value=1)

@@ -1,38 +1,31 @@
-"""Reads for the fulfillment pages: lists (fresh, or cached when FlickRocket is slow), the
-outbox overlaid on them, search/filter/sort/paging in our code, history and counts.
+"""Reads for the order pages, from what we already hold: the cached lists with our outbox
+laid over them, search/filter/sort/paging in our code, selections and the pick list.
 
-A page view makes at most one list call to FlickRocket, with the page-view client's short
-timeouts; a list fetched within the last few seconds is reused so paging and sorting are free.
+Nothing here calls FlickRocket or writes; fetching a list is ``fulfillment.orders.services``.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from urllib.parse import quote
 
-from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.utils import timezone
 
+from fulfillment.outbox.models import CompanyOutbox, PendingUpdate
+from fulfillment.outbox.selectors import stuck_after
 from oauth import client as fr
 
-from ..models import (
-    AuditEntry,
-    CompanyOutbox,
-    CsvImport,
-    CsvImportRow,
-    ListCache,
-    PendingUpdate,
-    UpdateEvent,
-)
-from ..services import fulfillments as services
+from .models import ListCache
 
 State = PendingUpdate.State
+
+
 PAGE_SIZES = (25, 50, 100, 250)
+
+
 SORTS = {
     "date": lambda row: (row.order.created_at, row.order.id),
     "country": lambda row: (row.order.shipping_address.country_name.casefold(), row.order.id),
@@ -114,133 +107,24 @@ class OrderList:
     shipping_models: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Page:
-    rows: list[Row]
-    number: int
-    pages: int
-    total: int
-    size: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-    @property
-    def first_index(self) -> int:
-        return (self.number - 1) * self.size + 1 if self.total else 0
-
-    @property
-    def last_index(self) -> int:
-        return min(self.number * self.size, self.total)
-
-
-def _fresh_seconds() -> float:
-    return settings.FULFILLMENT_LIST_FRESH_SECONDS
-
-
 def list_version(*, company_id: int) -> int:
     outbox = CompanyOutbox.objects.filter(company_id=company_id).only("list_version").first()
     return outbox.list_version if outbox else 0
 
 
-def _range_key(created_at_min: date | None, created_at_max: date | None) -> str:
-    return f"{created_at_min or ''}|{created_at_max or ''}" if (created_at_min or created_at_max) else ""
+def cached_order_index(company_id: int) -> dict[int, dict]:
+    """Every order we hold for the company as FlickRocket sent it, the freshest copy of each."""
+    index: dict[int, dict] = {}
+    for cache in ListCache.objects.filter(company_id=company_id).order_by("fetched_at"):
+        for item in cache.payload:
+            index[item.get("id")] = item
+    return index
 
 
-def order_list(
-    *,
-    company_id: int,
-    kind: str,
-    created_at_min: date | None = None,
-    created_at_max: date | None = None,
-    refresh: bool = False,
-) -> OrderList:
-    """The list for one view, with our outbox laid over it.
-
-    ``created_at_min/max`` go to FlickRocket for the "all" view (whole days, inclusive); the
-    other views filter by date in our code so they reuse one fetched list.
-    """
-    params = _range_key(created_at_min, created_at_max) if kind == ListCache.Kind.ALL else ""
-    version = list_version(company_id=company_id)
-    cache = ListCache.objects.filter(company_id=company_id, kind=kind, params=params).defer("payload").first()
-    fresh_after = timezone.now() - timedelta(seconds=_fresh_seconds())
-    problem = ""
-    if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
-        try:
-            orders = _fetch(company_id, kind, created_at_min, created_at_max)
-        except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
-            if cache is None:
-                raise
-            problem = str(exc)
-        else:
-            # A read that writes, on purpose: the fetched list is what the owner now sees, and
-            # keeping it is what lets pages and the outbox work while FlickRocket is down. It is
-            # one idempotent upsert through the service, never an owner-visible change.
-            cache = services.remember_list(
-                company_id=company_id, kind=kind, params=params, orders=orders, version=version
-            )
-            _remember_parsed(cache, orders)
-    orders = _parsed_orders(cache)
-    rows = overlay(company_id=company_id, orders=orders, since=cache.fetched_at)
-    if kind == ListCache.Kind.OPEN:
-        rows = [row for row in rows if not (row.is_shipped and row.write_state == "accepted")]
-    elif kind == ListCache.Kind.SHIPPED:
-        rows = [row for row in rows if not (not row.is_shipped and row.write_state == "accepted")]
-    countries = sorted(
-        {(o.shipping_address.country_code, o.shipping_address.country_name) for o in orders},
-        key=lambda pair: pair[1],
-    )
-    models = sorted({o.shipping_model for o in orders if o.shipping_model})
-    return OrderList(
-        kind=kind, rows=rows, fetched_at=cache.fetched_at, problem=problem, version=version,
-        countries=countries, shipping_models=models,
-    )  # fmt: skip
-
-
-# Decoding a stored list of thousands of orders costs more than everything else a page does,
-# so each process keeps the last few decoded lists, keyed by the cache row's exact revision.
-_PARSED_LIMIT = 8
-_parsed: OrderedDict[tuple, list[fr.Fulfillment]] = OrderedDict()
-_parsed_lock = threading.Lock()
-
-
-def _parsed_key(cache: ListCache) -> tuple:
-    return (cache.pk, cache.fetched_at, cache.version)
-
-
-def _remember_parsed(cache: ListCache, orders: list[fr.Fulfillment]) -> None:
-    with _parsed_lock:
-        _parsed[_parsed_key(cache)] = orders
-        _parsed.move_to_end(_parsed_key(cache))
-        while len(_parsed) > _PARSED_LIMIT:
-            _parsed.popitem(last=False)
-
-
-def _parsed_orders(cache: ListCache) -> list[fr.Fulfillment]:
-    with _parsed_lock:
-        hit = _parsed.get(_parsed_key(cache))
-    if hit is not None:
-        return hit
-    payload = ListCache.objects.values_list("payload", flat=True).get(pk=cache.pk)
-    orders = [fr.Fulfillment.from_api(item) for item in payload]
-    _remember_parsed(cache, orders)
-    return orders
-
-
-def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillment]:
-    client = fr.FlickRocketClient.for_page_view(company_id)
-    if kind == ListCache.Kind.OPEN:
-        return client.open_fulfillments()
-    if kind == ListCache.Kind.SHIPPED:
-        return client.shipped_fulfillments()
-    low = datetime.combine(created_at_min, time.min) if created_at_min else None
-    high = datetime.combine(created_at_max, time.max.replace(microsecond=0)) if created_at_max else None
-    return client.all_fulfillments(created_at_min=low, created_at_max=high)
+def cached_order(*, company_id: int, order_id: int) -> fr.Fulfillment | None:
+    """The order as found in the freshest list we fetched for this company, if any."""
+    item = cached_order_index(company_id).get(order_id)
+    return fr.Fulfillment.from_api(item) if item else None
 
 
 def overlay(*, company_id: int, orders: list[fr.Fulfillment], since: datetime) -> list[Row]:
@@ -297,71 +181,29 @@ def _haystack(order: fr.Fulfillment) -> str:
     return "\n".join(parts).casefold()
 
 
-def paginate(rows: list[Row], *, page: int, size: int) -> Page:
-    size = size if size in PAGE_SIZES else 50
-    pages = max(1, -(-len(rows) // size))
-    number = min(max(1, page), pages)
-    start = (number - 1) * size
-    return Page(rows=rows[start : start + size], number=number, pages=pages, total=len(rows), size=size)
+def paginate(rows: list[Row], *, page: int | str | None, size: int | None) -> Page:
+    """One page of rows; an unknown size is 50, a page past the end is the last one."""
+    return Paginator(rows, size if size in PAGE_SIZES else 50).get_page(page)
 
 
-@dataclass
-class OrderDetail:
-    row: Row
-    problem: str = ""
+def list_row(*, company_id: int, order_id: int) -> Row | None:
+    """A list row after an inline change: from the cached list, no FlickRocket call."""
+    order = cached_order(company_id=company_id, order_id=order_id)
+    if order is None:
+        return None
+    return overlay(company_id=company_id, orders=[order], since=timezone.now())[0]
 
 
-def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
-    """One order, fresh from FlickRocket; the cached copy when FlickRocket does not answer.
+def selected_rows(*, company_id: int, order_ids: list[int]) -> list[Row]:
+    """The selected orders that belong to this company (forged ids simply drop out).
 
-    ``fr.NotFound`` (also for another shop's order id) is left to the view: a 404.
+    Every selectable id comes from a list this company fetched, so it is in the cache; an id
+    that is not is dropped rather than answered with a fresh fetch, which a forged POST could
+    otherwise trigger every time.
     """
-    problem = ""
-    try:
-        order = fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
-        since = timezone.now()
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
-        order = services.cached_order(company_id=company_id, order_id=order_id)
-        if order is None:
-            raise
-        problem = str(exc)
-        since = ListCache.objects.filter(company_id=company_id).order_by("fetched_at").first().fetched_at
-    rows = overlay(company_id=company_id, orders=[order], since=since - timedelta(seconds=1))
-    return OrderDetail(row=rows[0], problem=problem)
-
-
-def order_history(*, company_id: int, order_id: int) -> list[PendingUpdate]:
-    return list(
-        PendingUpdate.objects.filter(company_id=company_id, order_id=order_id)
-        .prefetch_related("events")
-        .order_by("-id")[:50]
-    )
-
-
-def update_events(*, update: PendingUpdate) -> list[UpdateEvent]:
-    return list(update.events.all())
-
-
-def audit_log(*, company_id: int, order_id: int | None = None, user_id: str = "", source: str = ""):
-    entries = AuditEntry.objects.filter(company_id=company_id).select_related("update")
-    if order_id:
-        entries = entries.filter(order_id=order_id)
-    if user_id:
-        entries = entries.filter(user_id=user_id)
-    if source:
-        entries = entries.filter(source=source)
-    return entries
-
-
-def outbox_rows(*, company_id: int, which: str = "attention"):
-    rows = PendingUpdate.objects.filter(company_id=company_id)
-    if which == "attention":
-        rows = rows.filter(state__in=[State.QUEUED, State.SENDING, State.REFUSED])
-    return rows.order_by("-id")
-
-
-def stuck_after() -> datetime:
-    return timezone.now() - timedelta(seconds=settings.FULFILLMENT_STUCK_SECONDS)
+    index = cached_order_index(company_id)
+    orders = [fr.Fulfillment.from_api(index[order_id]) for order_id in order_ids if order_id in index]
+    return overlay(company_id=company_id, orders=orders, since=timezone.now())
 
 
 def nav_counts(*, company_id: int) -> dict:
@@ -387,84 +229,6 @@ def nav_counts(*, company_id: int) -> dict:
         "pending": pending.count(),
         "stuck": stuck.count(),
     }
-
-
-def csv_import(*, company_id: int, import_id: int) -> CsvImport | None:
-    return CsvImport.objects.filter(company_id=company_id, pk=import_id).first()
-
-
-def csv_import_rows(*, job: CsvImport, show: str, page: str | None, per_page: int = 200):
-    """One page of an import's rows (optionally one verdict only) and the count per verdict."""
-    rows = job.rows.all()
-    if show in CsvImportRow.Verdict.values:
-        rows = rows.filter(verdict=show)
-    counts = dict.fromkeys(CsvImportRow.Verdict.values, 0)
-    for verdict in job.rows.values_list("verdict", flat=True):
-        counts[verdict] += 1
-    return Paginator(rows, per_page).get_page(page), counts
-
-
-def csv_import_results(*, job: CsvImport):
-    """Each row of an import with what became of it, streamed for the result download."""
-    for row in job.rows.select_related("update").iterator(chunk_size=500):
-        result, detail = row.get_verdict_display(), row.reason
-        if row.update is not None:
-            result, detail = row.update.get_state_display(), row.update.last_error
-        yield row, result, detail
-
-
-def csv_progress(*, job: CsvImport) -> dict:
-    counts = {state: 0 for state in State.values}
-    for state in job.updates.values_list("state", flat=True):
-        counts[state] += 1
-    total = job.ready_rows
-    finished = counts[State.ACCEPTED] + counts[State.REFUSED] + counts[State.SUPERSEDED]
-    return {
-        "total": total,
-        "accepted": counts[State.ACCEPTED],
-        "refused": counts[State.REFUSED],
-        "pending": counts[State.QUEUED] + counts[State.SENDING],
-        "superseded": counts[State.SUPERSEDED],
-        "finished": finished,
-        "percent": int(finished * 100 / total) if total else 100,
-        "retrying": job.updates.filter(state=State.QUEUED, attempts__gt=0).count(),
-    }
-
-
-def recent_imports(*, company_id: int):
-    return CsvImport.objects.filter(company_id=company_id).order_by("-created_at")[:10]
-
-
-def list_row(*, company_id: int, order_id: int) -> Row | None:
-    """A list row after an inline change: from the cached list, no FlickRocket call."""
-    order = services.cached_order(company_id=company_id, order_id=order_id)
-    if order is None:
-        return None
-    return overlay(company_id=company_id, orders=[order], since=timezone.now())[0]
-
-
-def selected_rows(*, company_id: int, order_ids: list[int]) -> list[Row]:
-    """The selected orders that belong to this company (forged ids simply drop out).
-
-    Every selectable id comes from a list this company fetched, so it is in the cache; an id
-    that is not is dropped rather than answered with a fresh fetch, which a forged POST could
-    otherwise trigger every time.
-    """
-    index = services.cached_order_index(company_id)
-    orders = [fr.Fulfillment.from_api(index[order_id]) for order_id in order_ids if order_id in index]
-    return overlay(company_id=company_id, orders=orders, since=timezone.now())
-
-
-def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:
-    """Every order of the shop by id, shipped or not, as the owner sees it now (CSV preview)."""
-    listing = order_list(company_id=company_id, kind=ListCache.Kind.ALL)
-    orders = {}
-    for row in listing.rows:
-        order = row.order
-        if row.is_shipped and not order.is_shipped:
-            order = fr.Fulfillment(**{**order.__dict__, "status": fr.Fulfillment.SHIPPED})
-        orders[order.id] = order
-    return orders
 
 
 @dataclass

@@ -1,9 +1,18 @@
-from .views import fulfillments, prices, webhooks
+from django.urls import path
 
-app_name = "fulfillment"
+from . import packing, views
+
+app_name = "orders"
 
 urlpatterns = [
-    *fulfillments.urlpatterns,
-    *prices.urlpatterns,
-    *webhooks.urlpatterns,
+    path("fulfillments/", views.open_fulfillments, name="open"),
+    path("fulfillments/shipped/", views.shipped_fulfillments, name="shipped"),
+    path("fulfillments/all/", views.all_fulfillments, name="all"),
+    path("fulfillments/version", views.list_version, name="list-version"),
+    path("fulfillments/<int:order_id>/", views.order_detail, name="detail"),
+    path("fulfillments/<int:order_id>/ship", views.ship_order, name="ship"),
+    path("fulfillments/scan/", packing.scan, name="scan"),
+    path("fulfillments/bulk/ship", packing.bulk_ship, name="bulk-ship"),
+    path("fulfillments/slips/", packing.packing_slips, name="slips"),
+    path("fulfillments/picklist/", packing.pick_list, name="picklist"),
 ]

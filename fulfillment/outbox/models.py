@@ -1,4 +1,5 @@
-"""Fulfillment models: outbox of pending updates, audit log, cached lists, CSV imports.
+"""The outbox: owner changes waiting for FlickRocket, their history, the audit log and the
+per-company state every sending worker shares.
 
 Every change an owner makes to an order is a ``PendingUpdate`` row first and a FlickRocket
 call second, so nothing typed into the app can be lost between the two.
@@ -6,16 +7,6 @@ call second, so nothing typed into the app can be lost between the two.
 
 from django.db import models
 from django.db.models import Q
-
-__all__ = [
-    "AuditEntry",
-    "CompanyOutbox",
-    "CsvImport",
-    "CsvImportRow",
-    "ListCache",
-    "PendingUpdate",
-    "UpdateEvent",
-]
 
 
 class Source(models.TextChoices):
@@ -25,61 +16,6 @@ class Source(models.TextChoices):
     BULK = "bulk", "Bulk"
     CSV = "csv", "CSV import"
     RETRY = "retry", "Retry"
-
-
-class CsvImport(models.Model):
-    """One uploaded tracking CSV: previewed first, applied only once the owner confirms."""
-
-    class State(models.TextChoices):
-        PREVIEW = "preview", "Preview"
-        APPLYING = "applying", "Applying"
-        DONE = "done", "Done"
-        CANCELLED = "cancelled", "Cancelled"
-
-    company_id = models.BigIntegerField()
-    user_id = models.CharField(max_length=200, blank=True)
-    filename = models.CharField(max_length=255, blank=True)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.PREVIEW)
-    ship = models.BooleanField(default=True)  # mark shipped, or only save the tracking numbers
-    total_rows = models.PositiveIntegerField(default=0)
-    ready_rows = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["company_id", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"CSV import {self.pk} for company {self.company_id}"
-
-
-class CsvImportRow(models.Model):
-    class Verdict(models.TextChoices):
-        READY = "ready", "Ready"
-        UNKNOWN = "unknown", "Unknown order"
-        SHIPPED = "shipped", "Already shipped"
-        INVALID = "invalid", "Invalid"
-        DUPLICATE = "duplicate", "Duplicate"
-
-    csv_import = models.ForeignKey(CsvImport, on_delete=models.CASCADE, related_name="rows")
-    line = models.PositiveIntegerField()  # line number in the file, as the owner counts
-    raw_order_id = models.CharField(max_length=100, blank=True)
-    order_id = models.BigIntegerField(null=True, blank=True)
-    tracking_number = models.CharField(max_length=200, blank=True)
-    verdict = models.CharField(max_length=20, choices=Verdict.choices)
-    reason = models.CharField(max_length=300, blank=True)
-    update = models.ForeignKey(
-        "PendingUpdate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["line"]
-        constraints = [
-            models.UniqueConstraint(fields=["csv_import", "line"], name="csv_row_line_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.verdict}"
 
 
 class PendingUpdate(models.Model):
@@ -117,7 +53,7 @@ class PendingUpdate(models.Model):
     # NULL, not "", for changes without a form key: unique allows many NULLs.
     idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)  # noqa: DJ001
     csv_import = models.ForeignKey(
-        CsvImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="updates"
+        "imports.CsvImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="updates"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -221,33 +157,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Order {self.order_id} by {self.user_id}"
-
-
-class ListCache(models.Model):
-    """The last list fetched from FlickRocket per company and view, shown when it is down."""
-
-    class Kind(models.TextChoices):
-        OPEN = "open", "Open"
-        SHIPPED = "shipped", "Shipped"
-        ALL = "all", "All"
-
-    company_id = models.BigIntegerField()
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    # The date range of an "all" list ("min|max"); empty for open and shipped.
-    params = models.CharField(max_length=100, blank=True, default="")
-    payload = models.JSONField(default=list)
-    count = models.PositiveIntegerField(default=0)
-    fetched_at = models.DateTimeField()
-    # Bumped by invalidate_lists: a cache fetched before the company's current version is stale.
-    version = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["company_id", "kind", "params"], name="one_cache_per_list"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} list of company {self.company_id}"
 
 
 class CompanyOutbox(models.Model):

@@ -1,6 +1,6 @@
 from django import forms
 
-from fulfillment.selectors.prices import PriceFilters
+from .selectors import PriceFilters
 
 
 class PriceFilterForm(forms.Form):

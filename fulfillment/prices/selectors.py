@@ -1,104 +1,31 @@
-"""Price models shaped for the pages: money formatting, summaries, search and filters.
+"""Price models shaped for the pages: summaries, search, filters, the detail tables, CSV rows.
 
 The API is read-only and returns every model at once, so searching and filtering happen here
-over the (briefly cached) list that ``fulfillment.services.prices`` loads.
+over the (briefly cached) list that ``fulfillment.prices.services`` loads. Money is formatted
+by ``fulfillment.prices.money``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from frapp.dates import platform_time
 from frapp.spreadsheets import csv_safe_row
 from oauth.client import PriceModel
 
-from .webhooks import platform_time
-
-
-@dataclass(frozen=True)
-class Currency:
-    code: str
-    name: str
-    symbol: str
-    decimals: int  # minor units: the API's "cents" are 1/10**decimals of the currency
-    symbol_first: bool = True
-    space: bool = False  # "CHF 12.50" rather than "CHF12.50"
-
-
-# ISO 4217. Formatting follows the app's English UI (grouping with ",", decimals with "."),
-# with each currency's own symbol and number of decimals.
-CURRENCIES: dict[str, Currency] = {
-    c.code: c
-    for c in (
-        Currency("EUR", "Euro", "€", 2),
-        Currency("GBP", "Pound sterling", "£", 2),
-        Currency("USD", "US dollar", "$", 2),
-        Currency("JPY", "Japanese yen", "¥", 0),
-        Currency("CHF", "Swiss franc", "CHF", 2, space=True),
-        Currency("CAD", "Canadian dollar", "CA$", 2),
-        Currency("AUD", "Australian dollar", "A$", 2),
-        Currency("NZD", "New Zealand dollar", "NZ$", 2),
-        Currency("SEK", "Swedish krona", "SEK", 2, space=True),
-        Currency("NOK", "Norwegian krone", "NOK", 2, space=True),
-        Currency("DKK", "Danish krone", "DKK", 2, space=True),
-        Currency("PLN", "Polish złoty", "PLN", 2, space=True),
-        Currency("CZK", "Czech koruna", "CZK", 2, space=True),
-        Currency("HUF", "Hungarian forint", "HUF", 2, space=True),
-        Currency("KRW", "South Korean won", "₩", 0),
-        Currency("CNY", "Chinese yuan", "CN¥", 2),
-        Currency("INR", "Indian rupee", "₹", 2),
-        Currency("BRL", "Brazilian real", "R$", 2),
-        Currency("MXN", "Mexican peso", "MX$", 2),
-        Currency("ISK", "Icelandic króna", "ISK", 0, space=True),
-        Currency("KWD", "Kuwaiti dinar", "KWD", 3, space=True),
-        Currency("BHD", "Bahraini dinar", "BHD", 3, space=True),
-    )
-}
-
-
-def currency_info(code: str) -> Currency:
-    """Unknown codes still format sensibly: the code itself and two decimals."""
-    code = (code or "").strip().upper()
-    if code in CURRENCIES:
-        return CURRENCIES[code]
-    return Currency(code or "?", code or "Unknown currency", code or "?", 2, space=True)
-
-
-def amount_text(minor_units: int, decimals: int) -> str:
-    """``198000, 2`` → ``1,980.00``; ``1980, 0`` → ``1,980``. Integer maths: no float rounding."""
-    sign = "-" if minor_units < 0 else ""
-    whole, frac = divmod(abs(int(minor_units)), 10**decimals)
-    text = f"{whole:,}"
-    if decimals:
-        text += f".{frac:0{decimals}d}"
-    return sign + text
-
-
-def format_money(minor_units: int, currency: str) -> str:
-    """``format_money(19800, "eur")`` → ``€198.00``; ``format_money(1980, "jpy")`` → ``¥1,980``."""
-    info = currency_info(currency)
-    amount = amount_text(minor_units, info.decimals)
-    sign = ""
-    if amount.startswith("-"):
-        sign, amount = "-", amount[1:]
-    if not info.symbol_first:
-        return f"{sign}{amount} {info.symbol}"
-    return f"{sign}{info.symbol}{' ' if info.space else ''}{amount}"
-
-
-def decimal_text(minor_units: int, decimals: int) -> str:
-    """Plain number for CSV: ``1980.00``, no grouping, no symbol."""
-    return amount_text(minor_units, decimals).replace(",", "")
-
-
-# Country prices carry no currency in the API: they are in the shop's base unit (cents).
-COUNTRY_PRICE_DECIMALS = 2
-
-
-def country_price_text(cents: int) -> str:
-    return amount_text(cents, COUNTRY_PRICE_DECIMALS)
+from .money import (
+    COUNTRY_PRICE_DECIMALS,
+    country_price_text,
+    currency_code,
+    currency_decimals,
+    currency_name,
+    decimal_text,
+    format_money,
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +86,7 @@ def filter_choices(models: list[PriceModel]) -> tuple[list[tuple[str, str]], lis
         for c in model.countries:
             countries.setdefault(c.country_code, c.country_name)
     return (
-        [(code, f"{code.upper()} · {currency_info(code).name}") for code in currencies],
+        [(code, f"{code.upper()} · {currency_name(code)}") for code in currencies],
         [(code, f"{code} · {name}") for code, name in sorted(countries.items(), key=lambda i: i[1])],
     )
 
@@ -199,8 +126,8 @@ def detail(model: PriceModel) -> PriceDetail:
         currencies=[
             CurrencyLine(
                 code=c.currency.upper(),
-                name=currency_info(c.currency).name,
-                decimals=currency_info(c.currency).decimals,
+                name=currency_name(c.currency),
+                decimals=currency_decimals(c.currency),
                 price=format_money(c.price, c.currency),
                 minor_units=c.price,
             )
@@ -221,30 +148,34 @@ CSV_HEADER = [
 ]  # fmt: skip
 
 
-def csv_text(models: list[PriceModel]) -> str:
+# Our own number; "-5.00" must stay a number. Every text cell may carry the shop's (or an
+# unknown currency's) text, not only the name, so all the others are guarded.
+CSV_NUMERIC_COLUMNS = frozenset({CSV_HEADER.index("amount")})
+
+
+def csv_rows(models: list[PriceModel]) -> Iterator[list]:
     """One row per price of each model: country prices, then currency prices."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
     for model in models:
         common = [model.id, model.name, "yes" if model.valid else "no"]
         for c in sorted(model.countries, key=lambda c: c.country_code):
-            writer.writerow(_csv_row(
-                [*common, "country", c.country_code, c.country_name,
-                 decimal_text(c.price, COUNTRY_PRICE_DECIMALS), "", "", c.price, model.updated_at]
-            ))  # fmt: skip
+            yield [
+                *common, "country", c.country_code, c.country_name,
+                decimal_text(c.price, COUNTRY_PRICE_DECIMALS), "", "", c.price, model.updated_at,
+            ]  # fmt: skip
         for c in sorted(model.currencies, key=lambda c: c.currency):
-            info = currency_info(c.currency)
-            writer.writerow(_csv_row(
-                [*common, "currency", info.code, info.name, decimal_text(c.price, info.decimals),
-                 info.code, format_money(c.price, c.currency), c.price, model.updated_at]
-            ))  # fmt: skip
+            code = currency_code(c.currency)
+            amount = decimal_text(c.price, currency_decimals(code))
+            yield [
+                *common, "currency", code, currency_name(code), amount,
+                code, format_money(c.price, c.currency), c.price, model.updated_at,
+            ]  # fmt: skip
+
+
+def csv_text(models: list[PriceModel]) -> str:
+    """The rows of ``csv_rows`` as one guarded CSV text (the download streams them instead)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for row in csv_rows(models):
+        writer.writerow(csv_safe_row(row, numeric_columns=CSV_NUMERIC_COLUMNS))
     return out.getvalue()
-
-
-_AMOUNT_COLUMN = CSV_HEADER.index("amount")  # our own number; "-5.00" must stay a number
-
-
-def _csv_row(cells: list) -> list:
-    # Every text cell may carry the shop's (or an unknown currency's) text, not only the name.
-    return csv_safe_row(cells, numeric_columns=frozenset({_AMOUNT_COLUMN}))

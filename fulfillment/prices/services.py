@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from fulfillment.models import PriceListCache
 from oauth import client as fr
+
+from .models import PriceListCache
 
 logger = logging.getLogger(__name__)
 

@@ -1,20 +1,20 @@
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from fulfillment.forms.prices import PriceFilterForm
-from fulfillment.selectors import prices as selectors
-from fulfillment.services import prices as services
+from frapp.spreadsheets import csv_response
 from oauth import client as fr
 from oauth.decorators import embedded_view
 
+from . import selectors, services
+from .forms import PriceFilterForm
+
 
 def _unavailable(request, exc):
-    return render(request, "fulfillment/prices_unavailable.html", {"reason": str(exc)}, status=503)
+    return render(request, "prices/unavailable.html", {"reason": str(exc)}, status=503)
 
 
 def _filtered(request, price_list):
@@ -35,7 +35,7 @@ def price_list(request):
     form, filters, models = _filtered(request, price_list)
     return render(
         request,
-        "fulfillment/prices.html",
+        "prices/list.html",
         {
             "form": form,
             "filters": filters,
@@ -56,14 +56,12 @@ def refresh_prices(request):
         messages.error(request, f"Could not refresh the price models: {exc}")
     else:
         messages.success(request, "Price models refreshed from FlickRocket.")
-    return redirect("fulfillment:prices")
+    return redirect("prices:list")
 
 
-def _csv_response(text: str, filename: str) -> HttpResponse:
-    # A BOM so that spreadsheet programs read the names (ö, é, ¥) as UTF-8.
-    response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _csv_response(models, filename: str):
+    rows = selectors.csv_rows(models)
+    return csv_response(filename, selectors.CSV_HEADER, rows, numeric_columns=selectors.CSV_NUMERIC_COLUMNS)
 
 
 @require_GET
@@ -75,7 +73,7 @@ def export_prices(request):
         return _unavailable(request, exc)
     _, _, models = _filtered(request, price_list)
     stamp = timezone.now().strftime("%Y%m%d")
-    return _csv_response(selectors.csv_text(models), f"price-models-{stamp}.csv")
+    return _csv_response(models, f"price-models-{stamp}.csv")
 
 
 def _model_or_404(request, price_id):
@@ -95,7 +93,7 @@ def price_detail(request, price_id):
         return _unavailable(request, exc)
     return render(
         request,
-        "fulfillment/price_detail.html",
+        "prices/detail.html",
         {"detail": selectors.detail(model), "price_list": price_list},
     )
 
@@ -107,13 +105,5 @@ def export_price(request, price_id):
         model, _ = _model_or_404(request, price_id)
     except fr.RequestFailed as exc:
         return _unavailable(request, exc)
-    return _csv_response(selectors.csv_text([model]), f"price-model-{model.id}.csv")
+    return _csv_response([model], f"price-model-{model.id}.csv")
 
-
-urlpatterns = [
-    path("prices/", price_list, name="prices"),
-    path("prices/refresh/", refresh_prices, name="prices-refresh"),
-    path("prices/export.csv", export_prices, name="prices-export"),
-    path("prices/<int:price_id>/", price_detail, name="price"),
-    path("prices/<int:price_id>/export.csv", export_price, name="price-export"),
-]

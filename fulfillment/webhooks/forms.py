@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from oauth.client import WEBHOOK_TOPICS
 
@@ -11,7 +13,22 @@ class SubscriptionForm(forms.Form):
         max_length=2000,
         assume_scheme="https",
         help_text="Where FlickRocket sends the events. This app's own receiver is the default.",
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "url",
+                "class": "font-monospace",
+                "spellcheck": "false",
+                "autocomplete": "off",
+            }
+        ),
     )
+
+    def __init__(self, *args, receiver: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if receiver:
+            self.fields["address"].help_text = format_html(
+                _("Where FlickRocket sends the events. This app's own receiver is <code>{}</code>."), receiver
+            )
 
     def add_platform_errors(self, field_errors: dict[str, list[str]], fallback: str) -> None:
         """Put FlickRocket's refusals next to the field they are about, in plain words."""

@@ -1,4 +1,4 @@
-"""Webhook deliveries received from FlickRocket (CONTRACT.md §4).
+"""Webhook deliveries received from FlickRocket (docs/flickrocket.md, Webhook deliveries).
 
 One row per delivery that passed the signature check, written before the receiver answers,
 so an acknowledged delivery is never lost. Refused attempts (bad or missing signature) are
@@ -9,8 +9,6 @@ picked up by the worker.
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-
-__all__ = ["WebhookDelivery"]
 
 
 class WebhookDelivery(models.Model):

@@ -1,381 +1,70 @@
-"""Webhooks: the receiver's write path, acting on deliveries, and the owner's subscriptions.
-
-The receiver does as little as it can inside the request: verify, one short INSERT, answer.
-Acting happens in the worker (``fulfillment.tasks.webhooks``), guarded so that running a
-delivery twice acts once, and so that a delivery stored by a process that then died is
-still picked up (``resume_deliveries``, run when the worker starts and now and then after
-a task).
-"""
+"""The owner's webhook subscriptions at FlickRocket: read, subscribe, change, switch on, delete."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from functools import partial
+from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
-from django.utils import timezone
 
-from frapp.errors import AppError
-from fulfillment.models import WebhookDelivery
-from fulfillment.services import fulfillments as fulfillment_services
+from frapp.dates import platform_time
 from oauth import client as fr
-from oauth import services as oauth_services
-from oauth.models import Installation
-from oauth.signing import webhook_is_valid
-
-logger = logging.getLogger(__name__)
 
 RECEIVER_PATH = "/webhooks/flickrocket"  # fixed in the App Store listing (frapp/urls.py)
+
+
 ESSENTIAL_TOPICS = ("order/create", "app/uninstalled")
 
-CLAIM_LEASE = timedelta(minutes=2)  # a killed worker's claim runs out after this
-MAX_ATTEMPTS = 8
-ORPHAN_AGE = timedelta(minutes=1)  # stored but never enqueued (the web process died)
-SWEEP_INTERVAL_SECONDS = 60
-# Refused attempts are unauthenticated writes: record at most this many a minute per process.
-REFUSALS_RECORDED_PER_MINUTE = 60
-
-
-# --- Receiving ------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
-class Receipt:
-    """What the receiver answers. ``status`` is the HTTP status; ``reason`` goes to the log."""
-
-    status: int
-    reason: str
-    delivery_id: int | None = None
+class HookRow:
+    hook: fr.Webhook
+    is_ours: bool
+    updated: datetime | None
 
 
-def receive_delivery(*, raw: bytes) -> Receipt:
-    """Verify, store once and enqueue one delivery's raw body (CONTRACT.md §4).
+@dataclass
+class SubscriptionsOverview:
+    rows: list[HookRow] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # essential topics with no live hook here
+    switched_off: list[HookRow] = field(default_factory=list)
+    error: str = ""  # FlickRocket could not be asked; the page says so instead of failing
+    needs_permission: bool = False  # installed without the webhooks scope
+    receiver: str = ""
 
-    Never acts here: a 2xx must come back fast, and acting may need FlickRocket.
-    """
+    @property
+    def healthy(self) -> bool:
+        return not (self.error or self.missing or self.switched_off)
+
+
+def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
+    overview = SubscriptionsOverview(receiver=receiver_address())
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return Receipt(400, "body is not JSON")
-    if not isinstance(body, dict):
-        return Receipt(400, "body is not a JSON object")
-    received_hash = body.get("hash")
-    if not isinstance(received_hash, str) or not received_hash.strip():
-        _record_refusal(body, "no signature")
-        return Receipt(401, "unsigned")
-    try:
-        valid = webhook_is_valid(secret=settings.FLICKROCKET_CLIENT_SECRET, body=body)
-    except RecursionError:
-        return Receipt(400, "body nested too deeply")
-    if not valid:
-        _record_refusal(body, "signature does not match")
-        return Receipt(401, "bad signature")
-
-    company_id = _company_id(body.get("company_id"))
-    topic = body.get("scope")
-    if company_id is None or not isinstance(topic, str) or not topic.strip():
-        return Receipt(400, "company_id or scope missing")
-
-    payload = {k: v for k, v in body.items() if k != "hash"}
-    topic = fr.canonical_topic(topic)[:64]
-    try:
-        with transaction.atomic():
-            delivery = WebhookDelivery.objects.create(
-                company_id=company_id,
-                topic=topic,
-                payload=payload,
-                dedupe_key=dedupe_key(payload, epoch=_install_epoch(company_id, topic)),
-            )
-            # robust: the row is committed either way; a failed enqueue is resumed later.
-            transaction.on_commit(partial(enqueue_delivery, delivery.id), robust=True)
-    except IntegrityError:
-        return Receipt(200, "duplicate")
-    return Receipt(200, "stored", delivery.id)
+        hooks = fr.FlickRocketClient.for_page_view(company_id).webhooks()
+    except fr.Forbidden:
+        overview.needs_permission = True
+        overview.error = "This app was installed without the permission to manage webhooks."
+        return overview
+    except fr.RequestFailed as exc:
+        overview.error = str(exc)
+        return overview
+    hooks.sort(key=lambda h: (h.topic, h.id))
+    overview.rows = [
+        HookRow(hook=h, is_ours=h.address == overview.receiver, updated=platform_time(h.updated_at))
+        for h in hooks
+    ]
+    overview.switched_off = [row for row in overview.rows if not row.hook.is_active]
+    overview.missing = [
+        topic
+        for topic in ESSENTIAL_TOPICS
+        if not any(r.is_ours and r.hook.is_active and r.hook.topic == topic for r in overview.rows)
+    ]
+    return overview
 
 
-def dedupe_key(payload: dict, *, epoch: str = "") -> str:
-    """The same event delivered again has the same key, whatever the key order or spacing."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((epoch + canonical).encode("utf-8")).hexdigest()
-
-
-def _install_epoch(company_id: int, topic: str) -> str:
-    """App notices carry no event id: the same app/uninstalled body comes again after every
-    reinstall. Keyed by the install they belong to, a retry is still a duplicate while a new
-    notice after a reinstall is not."""
-    if not topic.startswith("app/"):
-        return ""
-    installed_at = (
-        Installation.objects.filter(company_id=company_id).values_list("installed_at", flat=True).first()
-    )
-    return installed_at.isoformat() if installed_at else ""
-
-
-def _company_id(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value < 2**63 else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
-        return int(value)
-    return None
-
-
-def _record_refusal(body: dict, reason: str) -> None:
-    """Keep a trace for the owner's deliveries page, never the body (it is unverified)."""
-    company_id = _company_id(body.get("company_id"))
-    topic = body.get("scope") if isinstance(body.get("scope"), str) else ""
-    logger.warning("webhook refused (%s) claiming company %s topic %r", reason, company_id, topic[:64])
-    if company_id is None:
-        return
-    minute_key = f"webhook-refusals:{int(time.time() // 60)}"
-    cache.add(minute_key, 0, timeout=120)
-    try:
-        if cache.incr(minute_key) > REFUSALS_RECORDED_PER_MINUTE:
-            return
-    except ValueError:
-        return
-    now = timezone.now()
-    WebhookDelivery.objects.create(
-        company_id=company_id,
-        topic=topic[:64],
-        signature_ok=False,
-        dedupe_key=None,
-        received_at=now,
-        processed_at=now,
-        outcome=WebhookDelivery.Outcome.REFUSED,
-        error=f"Refused: {reason}.",
-    )
-
-
-def enqueue_delivery(delivery_id: int, *, run_after=None) -> None:
-    from fulfillment.tasks.webhooks import process_webhook_delivery
-
-    task = process_webhook_delivery
-    if run_after is not None:
-        task = task.using(run_after=run_after)
-    task.enqueue(delivery_id)
-
-
-# --- Acting ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Action:
-    outcome: str
-    text: str
-
-
-def _installation(company_id: int) -> Installation | None:
-    return Installation.objects.filter(company_id=company_id).first()
-
-
-def _not_installed(delivery: WebhookDelivery) -> Action:
-    return Action(
-        WebhookDelivery.Outcome.NOT_INSTALLED,
-        "Acknowledged and recorded; the app is not installed for this shop.",
-    )
-
-
-def _on_app_uninstalled(delivery: WebhookDelivery) -> Action:
-    installation = _installation(delivery.company_id)
-    if installation is None or installation.status == Installation.Status.UNINSTALLED:
-        return _not_installed(delivery)
-    # A late retry of an old notice must not undo an install made after it was sent.
-    if installation.installed_at and installation.installed_at > delivery.received_at:
-        return Action(
-            WebhookDelivery.Outcome.RECORDED,
-            "Ignored: the app was installed again after this notice was sent.",
-        )
-    # CONTRACT.md §4's signature has no separators, so a captured body can be re-split to name
-    # another company; act only once FlickRocket itself confirms the grant is gone.
-    try:
-        fr.FlickRocketClient(delivery.company_id).token_info()
-    except (fr.NeedsReinstall, fr.NotInstalled):
-        pass
-    else:
-        return Action(
-            WebhookDelivery.Outcome.RECORDED,
-            "Ignored: FlickRocket still accepts the app's permission for this shop.",
-        )
-    oauth_services.disconnect(company_id=delivery.company_id, reason="app/uninstalled webhook")
-    return Action(
-        WebhookDelivery.Outcome.ACTED,
-        "App disconnected: tokens deleted; opening the app asks to install it again.",
-    )
-
-
-def _on_order_create(delivery: WebhookDelivery) -> Action:
-    installation = _installation(delivery.company_id)
-    if installation is None or installation.status == Installation.Status.UNINSTALLED:
-        return _not_installed(delivery)
-    fulfillment_services.invalidate_lists(company_id=delivery.company_id)
-    order = delivery.payload.get("data", {}) if isinstance(delivery.payload, dict) else {}
-    order_id = order.get("id") if isinstance(order, dict) else None
-    return Action(
-        WebhookDelivery.Outcome.ACTED,
-        f"New order {order_id}: order lists refreshed." if order_id else "Order lists refreshed.",
-    )
-
-
-def _on_app_update(delivery: WebhookDelivery) -> Action:
-    installation = _installation(delivery.company_id)
-    if installation is None or not installation.is_usable:
-        return _not_installed(delivery)
-    scopes = oauth_services.refresh_granted_scopes(company_id=delivery.company_id)
-    return Action(
-        WebhookDelivery.Outcome.ACTED,
-        f"Permissions re-read: {', '.join(scopes) or 'none reported'}.",
-    )
-
-
-def _record_only(delivery: WebhookDelivery) -> Action:
-    return Action(WebhookDelivery.Outcome.RECORDED, "Recorded; this app does not act on it.")
-
-
-HANDLERS: dict[str, Callable[[WebhookDelivery], Action]] = {
-    "app/uninstalled": _on_app_uninstalled,
-    "order/create": _on_order_create,
-    "app/update": _on_app_update,
-}
-
-
-def _claim(delivery_id: int) -> WebhookDelivery | None:
-    """Take a delivery for this worker; None when it is done or someone else holds it."""
-    now = timezone.now()
-    claimed = (
-        WebhookDelivery.objects.filter(id=delivery_id, signature_ok=True, processed_at__isnull=True)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .update(claimed_until=now + CLAIM_LEASE, attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        return None
-    return WebhookDelivery.objects.get(id=delivery_id)
-
-
-def _finish(delivery: WebhookDelivery, outcome: str, action: str, error: str = "") -> bool:
-    done = WebhookDelivery.objects.filter(id=delivery.id, processed_at__isnull=True).update(
-        processed_at=timezone.now(),
-        claimed_until=None,
-        outcome=outcome,
-        action=action[:300],
-        error=error,
-    )
-    return bool(done)
-
-
-def process_delivery(*, delivery_id: int) -> str | None:
-    """Act on one stored delivery, once. Returns the outcome, or None if there was nothing to do.
-
-    Safe to run twice and from several workers: the claim is a conditional UPDATE, and the
-    handlers themselves are idempotent, so a worker killed mid-way is simply repeated.
-    """
-    delivery = _claim(delivery_id)
-    if delivery is None:
-        return None
-    handler = HANDLERS.get(delivery.topic, _record_only)
-    try:
-        action = handler(delivery)
-    except fr.FlickRocketError as exc:
-        if exc.retryable and delivery.attempts < MAX_ATTEMPTS:
-            return _retry_later(delivery, str(exc))
-        _finish(delivery, WebhookDelivery.Outcome.FAILED, "Not done.", str(exc))
-        return WebhookDelivery.Outcome.FAILED
-    except AppError as exc:
-        _finish(delivery, WebhookDelivery.Outcome.FAILED, "Not done.", str(exc))
-        return WebhookDelivery.Outcome.FAILED
-    except Exception:
-        logger.exception("webhook delivery %s (%s) failed", delivery.id, delivery.topic)
-        if delivery.attempts < MAX_ATTEMPTS:
-            return _retry_later(delivery, "An unexpected error occurred; it will be tried again.")
-        _finish(
-            delivery, WebhookDelivery.Outcome.FAILED, "Not done.",
-            "An unexpected error occurred; the team has the details in the logs.",
-        )  # fmt: skip
-        return WebhookDelivery.Outcome.FAILED
-    _finish(delivery, action.outcome, action.text)
-    logger.info("webhook delivery %s (%s): %s", delivery.id, delivery.topic, action.outcome)
-    return action.outcome
-
-
-def _retry_later(delivery: WebhookDelivery, error: str) -> str:
-    delay = min(600.0, 5.0 * 2 ** (delivery.attempts - 1)) * random.uniform(0.8, 1.2)
-    when = timezone.now() + timedelta(seconds=delay)
-    # The claim now means "not before": neither the sweep nor a stray task takes it early.
-    WebhookDelivery.objects.filter(id=delivery.id, processed_at__isnull=True).update(
-        claimed_until=when, error=error[:1000]
-    )
-    enqueue_delivery(delivery.id, run_after=when)
-    return WebhookDelivery.Outcome.PENDING
-
-
-def resume_deliveries(*, older_than: timedelta | None = None, limit: int | None = None) -> int:
-    """Enqueue every verified delivery not yet acted on (after a crash, on worker start).
-
-    A delivery another worker holds is enqueued for when its claim runs out.
-    """
-    now = timezone.now()
-    pending = WebhookDelivery.objects.filter(signature_ok=True, processed_at__isnull=True)
-    if older_than is not None:
-        pending = pending.filter(received_at__lte=now - older_than)
-    rows = pending.order_by("received_at").values_list("id", "claimed_until")
-    if limit is not None:
-        rows = rows[:limit]
-    count = 0
-    for delivery_id, claimed_until in rows:
-        enqueue_delivery(
-            delivery_id, run_after=claimed_until if claimed_until and claimed_until > now else None
-        )
-        count += 1
-    return count
-
-
-_last_sweep = 0.0
-
-
-def sweep_orphans() -> int:
-    """Now and then, from the worker: queue deliveries whose task never got queued."""
-    global _last_sweep
-    if time.monotonic() - _last_sweep < SWEEP_INTERVAL_SECONDS:
-        return 0
-    _last_sweep = time.monotonic()
-    now = timezone.now()
-    orphans = list(
-        WebhookDelivery.objects.filter(
-            signature_ok=True, processed_at__isnull=True, received_at__lte=now - ORPHAN_AGE
-        )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .order_by("received_at")
-        .values_list("id", flat=True)[:100]
-    )
-    for delivery_id in orphans:
-        enqueue_delivery(delivery_id)  # each in its own task; processing claims, so twice is safe
-    return len(orphans)
-
-
-def prune_deliveries(*, older_than_days: int | None = None) -> int:
-    days = settings.WEBHOOK_RETENTION_DAYS if older_than_days is None else older_than_days
-    cutoff = timezone.now() - timedelta(days=days)
-    # Unprocessed deliveries stay whatever their age: pruning must never lose work.
-    deleted, _ = (
-        WebhookDelivery.objects.filter(received_at__lt=cutoff)
-        .exclude(signature_ok=True, processed_at__isnull=True)
-        .delete()
-    )
-    return deleted
-
-
-# --- Subscriptions --------------------------------------------------------------------------
+def subscription(*, company_id: int, webhook_id: int) -> fr.Webhook:
+    """One hook of this company; another company's id is NotFound at the platform."""
+    return fr.FlickRocketClient.for_page_view(company_id).webhook(webhook_id)
 
 
 def receiver_address() -> str:

@@ -1,10 +1,10 @@
 from django.tasks import task
 
-from fulfillment.services import webhooks
+from . import processing
 
 
 @task
 def process_webhook_delivery(delivery_id: int) -> str | None:
-    outcome = webhooks.process_delivery(delivery_id=delivery_id)
-    webhooks.sweep_orphans()
+    outcome = processing.process_delivery(delivery_id=delivery_id)
+    processing.sweep_orphans()
     return outcome

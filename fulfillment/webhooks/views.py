@@ -4,16 +4,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fulfillment.forms.webhooks import DeliveryFilterForm, SubscriptionForm
-from fulfillment.selectors import webhooks as selectors
-from fulfillment.services import webhooks as services
 from oauth import client as fr
 from oauth.decorators import embedded_view
+
+from . import receiver, selectors, services
+from .forms import DeliveryFilterForm, SubscriptionForm
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ def receive_webhook(request):
     if len(raw) > limit:
         logger.warning("webhook refused: body is over the %s byte limit", limit)
         return JsonResponse({"error": "body too large"}, status=413)
-    receipt = services.receive_delivery(raw=raw)
+    receipt = receiver.receive_delivery(raw=raw)
     if receipt.status != 200:
         logger.warning("webhook refused: %s", receipt.reason)
         return JsonResponse({"error": receipt.reason}, status=receipt.status)
@@ -48,10 +47,10 @@ def receive_webhook(request):
 
 
 def _subscriptions_page(request, form, status=200):
-    overview = selectors.subscriptions_overview(company_id=request.company_id)
+    overview = services.subscriptions_overview(company_id=request.company_id)
     return render(
         request,
-        "fulfillment/subscriptions.html",
+        "webhooks/subscriptions.html",
         {"overview": overview, "form": form, "essential_topics": services.ESSENTIAL_TOPICS},
         status=status,
     )
@@ -62,9 +61,12 @@ def _subscriptions_page(request, form, status=200):
 @embedded_view
 def subscriptions(request):
     if request.method == "GET":
-        form = SubscriptionForm(initial={"topic": "order/create", "address": services.receiver_address()})
+        form = SubscriptionForm(
+            initial={"topic": "order/create", "address": services.receiver_address()},
+            receiver=services.receiver_address(),
+        )
         return _subscriptions_page(request, form)
-    form = SubscriptionForm(request.POST)
+    form = SubscriptionForm(request.POST, receiver=services.receiver_address())
     if form.is_valid():
         try:
             hook = services.subscribe(company_id=request.company_id, **form.cleaned_data)
@@ -72,7 +74,7 @@ def subscriptions(request):
             form.add_platform_errors(exc.field_errors, str(exc))
         else:
             messages.success(request, f"Subscribed to {hook.topic}.")
-            return redirect("fulfillment:subscriptions")
+            return redirect("webhooks:subscriptions")
     return _subscriptions_page(request, form, status=422)
 
 
@@ -83,7 +85,7 @@ def subscribe_essentials(request):
         result = services.subscribe_essentials(company_id=request.company_id)
     except fr.RequestFailed as exc:
         messages.error(request, f"Nothing was changed: {exc}")
-        return redirect("fulfillment:subscriptions")
+        return redirect("webhooks:subscriptions")
     parts = []
     if result.created:
         parts.append(f"subscribed to {', '.join(result.created)}")
@@ -93,19 +95,19 @@ def subscribe_essentials(request):
         messages.success(request, "Done: " + "; ".join(parts) + ".")
     else:
         messages.info(request, "Everything this app needs was already subscribed. Nothing changed.")
-    return redirect("fulfillment:subscriptions")
+    return redirect("webhooks:subscriptions")
 
 
 def _hook_or_404(request, webhook_id):
     try:
-        return selectors.subscription(company_id=request.company_id, webhook_id=webhook_id)
+        return services.subscription(company_id=request.company_id, webhook_id=webhook_id)
     except fr.NotFound:
         raise Http404("No such subscription.")
 
 
 def _edit_page(request, hook, form, status=200):
-    context = {"hook": hook, "form": form, "receiver_address": services.receiver_address()}
-    return render(request, "fulfillment/subscription_edit.html", context, status=status)
+    context = {"hook": hook, "form": form}
+    return render(request, "webhooks/edit.html", context, status=status)
 
 
 @never_cache
@@ -114,9 +116,11 @@ def _edit_page(request, hook, form, status=200):
 def edit_subscription(request, webhook_id):
     hook = _hook_or_404(request, webhook_id)
     if request.method == "GET":
-        form = SubscriptionForm(initial={"topic": hook.topic, "address": hook.address})
+        form = SubscriptionForm(
+            initial={"topic": hook.topic, "address": hook.address}, receiver=services.receiver_address()
+        )
         return _edit_page(request, hook, form)
-    form = SubscriptionForm(request.POST)
+    form = SubscriptionForm(request.POST, receiver=services.receiver_address())
     if form.is_valid():
         try:
             services.change_subscription(
@@ -128,7 +132,7 @@ def edit_subscription(request, webhook_id):
             form.add_platform_errors(exc.field_errors, str(exc))
         else:
             messages.success(request, "Subscription saved.")
-            return redirect("fulfillment:subscriptions")
+            return redirect("webhooks:subscriptions")
     return _edit_page(request, hook, form, status=422)
 
 
@@ -138,14 +142,14 @@ def edit_subscription(request, webhook_id):
 def delete_subscription(request, webhook_id):
     hook = _hook_or_404(request, webhook_id)
     if request.method == "GET":
-        return render(request, "fulfillment/subscription_delete.html", {"hook": hook})
+        return render(request, "webhooks/delete.html", {"hook": hook})
     try:
         services.unsubscribe(company_id=request.company_id, webhook_id=hook.id)
     except fr.RequestFailed as exc:
         messages.error(request, f"The subscription was not deleted: {exc}")
-        return redirect("fulfillment:subscriptions")
+        return redirect("webhooks:subscriptions")
     messages.success(request, f"Deleted the {hook.topic} subscription.")
-    return redirect("fulfillment:subscriptions")
+    return redirect("webhooks:subscriptions")
 
 
 @require_POST
@@ -159,7 +163,7 @@ def reactivate_subscription(request, webhook_id):
         messages.error(request, f"The subscription is still switched off: {exc}")
     else:
         messages.success(request, f"{hook.topic} is switched on again; FlickRocket resumes sending events.")
-    return redirect("fulfillment:subscriptions")
+    return redirect("webhooks:subscriptions")
 
 
 @never_cache
@@ -175,20 +179,7 @@ def deliveries(request):
     )
     return render(
         request,
-        "fulfillment/deliveries.html",
+        "webhooks/deliveries.html",
         {"page": page, "counts": counts, "form": form, "filters": filters},
     )
 
-
-urlpatterns = [
-    path("subscriptions/", subscriptions, name="subscriptions"),
-    path("subscriptions/essentials/", subscribe_essentials, name="subscribe-essentials"),
-    path("subscriptions/deliveries/", deliveries, name="deliveries"),
-    path("subscriptions/<int:webhook_id>/edit/", edit_subscription, name="subscription-edit"),
-    path("subscriptions/<int:webhook_id>/delete/", delete_subscription, name="subscription-delete"),
-    path(
-        "subscriptions/<int:webhook_id>/reactivate/",
-        reactivate_subscription,
-        name="subscription-reactivate",
-    ),
-]

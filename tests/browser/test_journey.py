@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from fulfillment.models import WebhookDelivery
+from fulfillment.webhooks.models import WebhookDelivery
 from oauth.models import Installation
 from tests.browser.conftest import ARTIFACTS
 from tests.workers import AppServer, start_worker

@@ -10,8 +10,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter
 
-from fulfillment.selectors import fulfillments as fulfillment_selectors
-from fulfillment.services import fulfillments as fulfillment_services
+from fulfillment.imports import services as import_services
+from fulfillment.orders import services as order_services
+from fulfillment.outbox import services as outbox_services
 from oauth import client as fr
 
 OTHER = 1305
@@ -35,12 +36,12 @@ def other_shop(installed, sandbox) -> OtherShop:
     second = next(o for o in orders if o["status"] == 0 and o["id"] != order["id"])
     price = client.price_models()[0]
     hook = client.create_webhook(topic="order/create", address=OTHER_HOOK_ADDRESS, format="json")
-    job = fulfillment_services.preview_tracking_csv(
+    job = import_services.preview_tracking_csv(
         company_id=OTHER, user_id=OTHER_USER, filename="other.csv",
         data=f"order_id,tracking_number\n{second['id']},OTHER-TRK-1\n".encode(), ship=True,
-        orders=fulfillment_selectors.order_index(company_id=OTHER),
+        orders=order_services.order_index(company_id=OTHER),
     )  # fmt: skip
-    update = fulfillment_services.mark_shipped(
+    update = outbox_services.mark_shipped(
         company_id=OTHER, user_id=OTHER_USER, order_id=second["id"], tracking_number="OTHER-TRK-2"
     )
     ids = {

@@ -15,7 +15,8 @@ from .conftest import app_patterns, fill, int_params
 
 pytestmark = pytest.mark.django_db
 
-# Authenticated by the body's hash instead (CONTRACT.md §4); FlickRocket has no CSRF token.
+# Authenticated by the body's hash instead (docs/flickrocket.md, Webhook deliveries);
+# FlickRocket has no CSRF token.
 CSRF_EXEMPT = {"webhooks/flickrocket"}
 ROUTES = [fill(route, dict.fromkeys(int_params(p), 999999)) for route, p in app_patterns()]
 

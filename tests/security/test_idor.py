@@ -6,7 +6,8 @@ The routes are enumerated from the URLconf, so a new id-taking URL is covered (o
 
 import pytest
 
-from fulfillment.models import CsvImport, PendingUpdate
+from fulfillment.imports.models import CsvImport
+from fulfillment.outbox.models import PendingUpdate
 from oauth import client as fr
 
 from .conftest import OTHER, OTHER_HOOK_ADDRESS, app_patterns, fill, int_params

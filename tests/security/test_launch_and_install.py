@@ -1,4 +1,4 @@
-"""Launches (CONTRACT.md §1) and the install callback (§2), attacked."""
+"""Launches (docs/flickrocket.md, Launch) and the install callback (OAuth install), attacked."""
 
 import base64
 import hashlib
@@ -83,7 +83,7 @@ def test_launch_replayed_after_the_session_expired_does_not_revive_it(client, se
     time.sleep(1.2)
 
     assert client.get(prefix + "/oauth/install").status_code == 403
-    replayed = client.get(url)  # the signed URL has no expiry (CONTRACT.md §1): a new session
+    replayed = client.get(url)  # the signed URL has no expiry (docs/flickrocket.md, Launch): a new session
     assert replayed.status_code == 302
     assert not replayed["Location"].startswith(prefix)
     # The old key stays dead: nothing it points to came back, nothing was re-saved under it.

@@ -5,8 +5,8 @@ import json
 import pytest
 from django.conf import settings
 
-from fulfillment.models import WebhookDelivery
-from fulfillment.services.webhooks import process_delivery
+from fulfillment.webhooks.models import WebhookDelivery
+from fulfillment.webhooks.processing import process_delivery
 from oauth.models import Installation
 from oauth.signing import webhook_is_valid
 from tests.factories import deliver_webhook, make_installation, webhook_body
@@ -79,8 +79,9 @@ def test_replayed_delivery_is_stored_and_acted_on_once(client):
 
 
 def test_a_re_split_or_replayed_uninstall_notice_cannot_remove_a_working_shop(client, installed):
-    """CONTRACT.md §4 joins keys and values with nothing between them, so a captured body can be
-    re-split to name another company (1202's notice becomes one for company 12) and still verify.
+    """The webhook signature (docs/flickrocket.md, Webhook deliveries) joins keys and values with
+    nothing between them, so a captured body can be re-split to name another company (1202's
+    notice becomes one for company 12) and still verify.
     The app therefore disconnects only once FlickRocket confirms the grant is gone."""
     legit = webhook_body(1202, "app/uninstalled", {"type": "app", "id": "1"})
     forged = {"company_id": 12, "02producershop": "", "scope": "app/uninstalled",

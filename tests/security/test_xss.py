@@ -8,7 +8,7 @@ import re
 import pytest
 from django.utils.html import escape
 
-from fulfillment.selectors.prices import csv_text
+from fulfillment.prices.selectors import csv_text
 from oauth.client import PriceModel
 from sandbox.seed import XSS_ADDRESS2, XSS_TITLE
 from tests.factories import deliver_webhook, webhook_body

@@ -1,6 +1,6 @@
 from django import template
 
-from ..forms.fulfillments import new_form_key
+from ..forms import new_form_key
 
 register = template.Library()
 

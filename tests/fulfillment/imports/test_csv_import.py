@@ -3,9 +3,11 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from fulfillment.models import CsvImport, CsvImportRow, PendingUpdate
-from fulfillment.services import fulfillments as services
-from fulfillment.services.fulfillments import apply_tracking_csv, send_pending_updates
+from fulfillment.imports import apply
+from fulfillment.imports.apply import apply_tracking_csv
+from fulfillment.imports.models import CsvImport, CsvImportRow
+from fulfillment.outbox.models import PendingUpdate
+from fulfillment.outbox.sender import send_pending_updates
 from tests.workers import start_worker
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +158,7 @@ def test_a_real_worker_applies_a_confirmed_import_and_sends_it(shop, sandbox, se
 
 
 def test_applying_an_import_in_chunks_twice_queues_each_row_once(shop, sandbox, confirm, monkeypatch):
-    monkeypatch.setattr(services, "CSV_APPLY_CHUNK", 2)  # several chunks from three rows
+    monkeypatch.setattr(apply, "CSV_APPLY_CHUNK", 2)  # several chunks from three rows
     opens = [o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0][:3]
     upload(shop, "".join(f"{order_id},T-{order_id}\n" for order_id in opens))
     job = CsvImport.objects.get()

@@ -2,8 +2,9 @@
 
 import pytest
 
-from fulfillment.models import AuditEntry, PendingUpdate
-from fulfillment.services.fulfillments import invalidate_lists, send_pending_updates
+from fulfillment.orders.services import invalidate_lists
+from fulfillment.outbox.models import AuditEntry, PendingUpdate
+from fulfillment.outbox.sender import send_pending_updates
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +111,7 @@ def test_new_orders_are_announced_to_an_open_list(shop, sandbox):
     new = sandbox.create_order(1202)
     invalidate_lists(company_id=1202)
     assert b"New orders have arrived" in shop.get(f"fulfillments/version?v={version}").content
-    rows = shop.get("fulfillments/?size=100").context["page"].rows
+    rows = shop.get("fulfillments/?size=100").context["page"].object_list
     assert new["id"] in [row.id for row in rows]  # the invalidated list was fetched again
 
 

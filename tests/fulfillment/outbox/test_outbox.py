@@ -2,8 +2,8 @@
 
 import pytest
 
-from fulfillment.models import AuditEntry, PendingUpdate, UpdateEvent
-from fulfillment.services.fulfillments import send_pending_updates
+from fulfillment.outbox.models import AuditEntry, PendingUpdate, UpdateEvent
+from fulfillment.outbox.sender import send_pending_updates
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,7 @@ def test_inline_ship_in_the_list_swaps_the_row_and_shows_it_pending(shop, sandbo
     assert "Pending" in html and "INL1" in html
     assert PendingUpdate.objects.get(order_id=order["id"]).source == "inline"
     send_pending_updates(company_id=1202)
-    ids = [row.id for row in shop.get("fulfillments/?size=100").context["page"].rows]
+    ids = [row.id for row in shop.get("fulfillments/?size=100").context["page"].object_list]
     assert order["id"] not in ids  # shipped: gone from the open list without a refetch
 
 

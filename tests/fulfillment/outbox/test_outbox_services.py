@@ -8,9 +8,9 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from frapp.errors import AppError
-from fulfillment.models import AuditEntry, PendingUpdate
-from fulfillment.selectors.fulfillments import order_list
-from fulfillment.services import fulfillments as services
+from fulfillment.orders.services import order_list
+from fulfillment.outbox import bulk, sender, services
+from fulfillment.outbox.models import AuditEntry, PendingUpdate
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def drain():
     for _ in range(50):
         if not PendingUpdate.objects.filter(state__in=PendingUpdate.ACTIVE).exists():
             return
-        services.send_pending_updates(company_id=1202)
+        sender.send_pending_updates(company_id=1202)
 
 
 @pytest.fixture
@@ -54,10 +54,10 @@ def expire_lease(update):
 def test_ship_survives_when_it_fails_in_flight_and_a_tracking_change_replaces_it(listed):
     (order_id,) = open_ids(listed)
     ship(order_id)
-    in_flight = services._claim_next(1202)
+    in_flight = sender._claim_next(1202)
     newer = track(order_id, "TRK1")
     listed.faults(error_rate=1.0, error_codes=[500], error_rate_writes_only=True)
-    services._send(services._worker_client(1202), in_flight)
+    sender._send(sender._worker_client(1202), in_flight)
     listed.faults()
     drain()
     in_flight.refresh_from_db()
@@ -71,7 +71,7 @@ def test_ship_survives_when_it_fails_in_flight_and_a_tracking_change_replaces_it
 def test_ship_survives_when_its_worker_dies_and_a_tracking_change_replaces_it(listed):
     (order_id,) = open_ids(listed)
     ship(order_id, tracking_number="OLD")
-    in_flight = services._claim_next(1202)
+    in_flight = sender._claim_next(1202)
     track(order_id, "NEW")
     expire_lease(in_flight)
     drain()
@@ -87,11 +87,11 @@ def test_ship_survives_when_its_worker_dies_and_a_tracking_change_replaces_it(li
 def test_a_late_failure_from_a_worker_whose_lease_ran_out_does_not_undo_the_acceptance(listed):
     (order_id,) = open_ids(listed)
     ship(order_id, tracking_number="FENCE")
-    slow = services._claim_next(1202)
+    slow = sender._claim_next(1202)
     expire_lease(slow)
-    assert services.send_pending_updates(company_id=1202) == 1  # a second worker finishes it
+    assert sender.send_pending_updates(company_id=1202) == 1  # a second worker finishes it
     listed.faults(error_rate=1.0, error_codes=[500], error_rate_writes_only=True)
-    services._send(services._worker_client(1202), slow)  # the first worker's PUT fails late
+    sender._send(sender._worker_client(1202), slow)  # the first worker's PUT fails late
     listed.faults()
     row = PendingUpdate.objects.get(pk=slow.pk)
     assert row.state == State.ACCEPTED
@@ -101,27 +101,27 @@ def test_a_late_failure_from_a_worker_whose_lease_ran_out_does_not_undo_the_acce
 def test_a_late_result_does_not_finish_the_row_another_worker_has_claimed_since(listed):
     (order_id,) = open_ids(listed)
     ship(order_id, tracking_number="RECLAIM")
-    slow = services._claim_next(1202)
+    slow = sender._claim_next(1202)
     expire_lease(slow)
-    current = services._claim_next(1202)  # released and claimed again: a new attempt
+    current = sender._claim_next(1202)  # released and claimed again: a new attempt
     assert (current.pk, current.attempts) == (slow.pk, slow.attempts + 1)
-    services._send(services._worker_client(1202), slow)
+    sender._send(sender._worker_client(1202), slow)
     assert PendingUpdate.objects.get(pk=slow.pk).state == State.SENDING  # still the second claim's
-    services._send(services._worker_client(1202), current)
+    sender._send(sender._worker_client(1202), current)
     assert PendingUpdate.objects.get(pk=slow.pk).state == State.ACCEPTED
 
 
 def test_a_newer_change_waits_while_an_older_one_is_sending_under_a_live_lease(listed):
     (order_id,) = open_ids(listed)
     ship(order_id)
-    services._claim_next(1202)
+    sender._claim_next(1202)
     newer = track(order_id, "WAIT")
-    assert services.send_pending_updates(company_id=1202) == 0
+    assert sender.send_pending_updates(company_id=1202) == 0
     assert PendingUpdate.objects.get(pk=newer.pk).state == State.QUEUED
 
 
 def test_the_worker_client_gives_up_within_one_lease():
-    client = services._worker_client(1202)
+    client = sender._worker_client(1202)
     connect, read = client.timeout
     # PUT and fallback GET, each with its tries plus one after a token refresh.
     worst = 2 * (client.max_attempts + 1) * (connect + read)
@@ -217,10 +217,10 @@ def test_a_retry_is_audited_and_sent(listed):
 def test_a_resubmitted_bulk_form_with_a_grown_selection_queues_only_the_new_orders(listed):
     first, second = open_ids(listed, 2)
     key = "K" * 64  # the longest key the form accepts
-    once = services.mark_many_shipped(
+    once = bulk.mark_many_shipped(
         company_id=1202, user_id="4711", orders={first: ""}, idempotency_key=key
     )
-    again = services.mark_many_shipped(
+    again = bulk.mark_many_shipped(
         company_id=1202, user_id="4711", orders={first: "", second: "B-2"}, idempotency_key=key
     )
     assert [u.order_id for u in once.queued] == [first]

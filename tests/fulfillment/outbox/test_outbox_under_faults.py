@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from fulfillment.models import AuditEntry, PendingUpdate
-from fulfillment.selectors.fulfillments import order_list
-from fulfillment.services.fulfillments import mark_many_shipped, send_pending_updates
+from fulfillment.orders.services import order_list
+from fulfillment.outbox.bulk import mark_many_shipped
+from fulfillment.outbox.models import AuditEntry, PendingUpdate
+from fulfillment.outbox.sender import send_pending_updates
 from tests.workers import process_env, start_worker
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 State = PendingUpdate.State
 
 

@@ -8,8 +8,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from fulfillment.models import PriceListCache
-from fulfillment.selectors.prices import amount_text, format_money
+from fulfillment.prices.models import PriceListCache
+from fulfillment.prices.money import amount_text, format_money
 
 # --- Money formatting -------------------------------------------------------------------------
 
@@ -111,8 +111,9 @@ def test_detail_shows_country_and_currency_tables_with_iso_codes_and_names(shop,
     for country in model["countries"]:
         assert country["country_code"] in page and country["country_name"] in page
         assert f"{country['price'] // 100:,}.{country['price'] % 100:02d}" in page
-    names = {"eur": "Euro", "gbp": "Pound sterling", "usd": "US dollar", "jpy": "Japanese yen",
-             "chf": "Swiss franc"}  # fmt: skip
+    # CLDR's names, as Babel gives them (and translates them) for the active language.
+    names = {"eur": "Euro", "gbp": "British Pound", "usd": "US Dollar", "jpy": "Japanese Yen",
+             "chf": "Swiss Franc"}  # fmt: skip
     for price in model["currencies"]:
         assert price["currency"].upper() in page and names[price["currency"]] in page
         assert format_money(price["price"], price["currency"]) in page
@@ -132,7 +133,7 @@ def test_another_companys_price_model_is_not_found(installed, embedded, flickroc
 
 
 def _cached_models(company_id, session):
-    from fulfillment.services.prices import load_price_models
+    from fulfillment.prices.services import load_price_models
 
     session.get("prices/")
     return load_price_models(company_id=company_id).models
@@ -142,7 +143,7 @@ def test_csv_export_has_one_row_per_price_with_plain_amounts(shop, seeded):
     response = shop.get("prices/export.csv")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     expected = sum(len(m["countries"]) + len(m["currencies"]) for m in seeded)
     assert len(rows) == expected
     jpy = [r for r in rows if r["kind"] == "currency" and r["code"] == "JPY"]
@@ -154,14 +155,14 @@ def test_csv_export_has_one_row_per_price_with_plain_amounts(shop, seeded):
 
 def test_csv_export_follows_the_current_filter(shop, seeded):
     response = shop.get("prices/export.csv", {"validity": "valid"})
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert {r["valid"] for r in rows} == {"yes"}
 
 
 def test_detail_csv_export_holds_only_that_model(shop, seeded):
     model = seeded[0]
     response = shop.get(f"prices/{model['id']}/export.csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert {r["price_model_id"] for r in rows} == {str(model["id"])}
 
 

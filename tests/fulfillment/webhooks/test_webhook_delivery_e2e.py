@@ -3,8 +3,8 @@ and a real worker process acts on what arrived."""
 
 import pytest
 
-from fulfillment.models import WebhookDelivery
-from fulfillment.selectors.fulfillments import list_version
+from fulfillment.orders.selectors import list_version
+from fulfillment.webhooks.models import WebhookDelivery
 from oauth.models import Installation
 from tests.workers import start_worker
 

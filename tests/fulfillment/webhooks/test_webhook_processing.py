@@ -7,10 +7,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from fulfillment.models import WebhookDelivery
-from fulfillment.selectors.fulfillments import list_version
-from fulfillment.services.webhooks import process_delivery, receive_delivery
-from fulfillment.tasks.webhooks import process_webhook_delivery
+from fulfillment.orders.selectors import list_version
+from fulfillment.webhooks.models import WebhookDelivery
+from fulfillment.webhooks.processing import process_delivery
+from fulfillment.webhooks.receiver import receive_delivery
+from fulfillment.webhooks.tasks import process_webhook_delivery
 from oauth.models import Installation
 from tests.factories import deliver_webhook, make_installation, webhook_body
 

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
-from fulfillment.models import WebhookDelivery
-from fulfillment.tasks.webhooks import process_webhook_delivery
+from fulfillment.webhooks.models import WebhookDelivery
+from fulfillment.webhooks.tasks import process_webhook_delivery
 from tests.factories import VECTORS, deliver_webhook, make_installation, webhook_body
 
 pytestmark = pytest.mark.django_db

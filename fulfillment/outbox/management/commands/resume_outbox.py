@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from fulfillment.services.fulfillments import resume_due_work
+from fulfillment.outbox.scheduling import resume_due_work
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from fulfillment.services.webhooks import prune_deliveries
+from fulfillment.webhooks.processing import prune_deliveries
 
 
 class Command(BaseCommand):

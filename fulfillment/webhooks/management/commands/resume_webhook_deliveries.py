@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from fulfillment.services.webhooks import resume_deliveries
+from fulfillment.webhooks.processing import resume_deliveries
 
 
 class Command(BaseCommand):

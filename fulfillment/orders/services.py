@@ -1,0 +1,184 @@
+"""Order lists and orders fetched from FlickRocket, and the list cache that keeps them.
+
+A page view makes at most one list call to FlickRocket, with the page-view client's short
+timeouts; a list fetched within the last few seconds is reused so paging and sorting are free,
+and the last list is what pages show while FlickRocket is down.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from fulfillment.outbox.models import CompanyOutbox
+from oauth import client as fr
+
+from .models import ListCache
+from .selectors import OrderList, Row, cached_order, list_version, overlay
+
+
+def _fresh_seconds() -> float:
+    return settings.FULFILLMENT_LIST_FRESH_SECONDS
+
+
+def _range_key(created_at_min: date | None, created_at_max: date | None) -> str:
+    return f"{created_at_min or ''}|{created_at_max or ''}" if (created_at_min or created_at_max) else ""
+
+
+def order_list(
+    *,
+    company_id: int,
+    kind: str,
+    created_at_min: date | None = None,
+    created_at_max: date | None = None,
+    refresh: bool = False,
+) -> OrderList:
+    """The list for one view, with our outbox laid over it.
+
+    ``created_at_min/max`` go to FlickRocket for the "all" view (whole days, inclusive); the
+    other views filter by date in our code so they reuse one fetched list.
+    """
+    params = _range_key(created_at_min, created_at_max) if kind == ListCache.Kind.ALL else ""
+    version = list_version(company_id=company_id)
+    cache = ListCache.objects.filter(company_id=company_id, kind=kind, params=params).defer("payload").first()
+    fresh_after = timezone.now() - timedelta(seconds=_fresh_seconds())
+    problem = ""
+    if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
+        try:
+            orders = _fetch(company_id, kind, created_at_min, created_at_max)
+        except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+            if cache is None:
+                raise
+            problem = str(exc)
+        else:
+            # Kept: it is what lets pages and the outbox work while FlickRocket is down.
+            cache = remember_list(
+                company_id=company_id, kind=kind, params=params, orders=orders, version=version
+            )
+            _remember_parsed(cache, orders)
+    orders = _parsed_orders(cache)
+    rows = overlay(company_id=company_id, orders=orders, since=cache.fetched_at)
+    if kind == ListCache.Kind.OPEN:
+        rows = [row for row in rows if not (row.is_shipped and row.write_state == "accepted")]
+    elif kind == ListCache.Kind.SHIPPED:
+        rows = [row for row in rows if not (not row.is_shipped and row.write_state == "accepted")]
+    countries = sorted(
+        {(o.shipping_address.country_code, o.shipping_address.country_name) for o in orders},
+        key=lambda pair: pair[1],
+    )
+    models = sorted({o.shipping_model for o in orders if o.shipping_model})
+    return OrderList(
+        kind=kind, rows=rows, fetched_at=cache.fetched_at, problem=problem, version=version,
+        countries=countries, shipping_models=models,
+    )  # fmt: skip
+
+
+# Decoding a stored list of thousands of orders costs more than everything else a page does,
+# so each process keeps the last few decoded lists, keyed by the cache row's exact revision.
+_PARSED_LIMIT = 8
+
+
+_parsed: OrderedDict[tuple, list[fr.Fulfillment]] = OrderedDict()
+
+
+_parsed_lock = threading.Lock()
+
+
+def _parsed_key(cache: ListCache) -> tuple:
+    return (cache.pk, cache.fetched_at, cache.version)
+
+
+def _remember_parsed(cache: ListCache, orders: list[fr.Fulfillment]) -> None:
+    with _parsed_lock:
+        _parsed[_parsed_key(cache)] = orders
+        _parsed.move_to_end(_parsed_key(cache))
+        while len(_parsed) > _PARSED_LIMIT:
+            _parsed.popitem(last=False)
+
+
+def _parsed_orders(cache: ListCache) -> list[fr.Fulfillment]:
+    with _parsed_lock:
+        hit = _parsed.get(_parsed_key(cache))
+    if hit is not None:
+        return hit
+    payload = ListCache.objects.values_list("payload", flat=True).get(pk=cache.pk)
+    orders = [fr.Fulfillment.from_api(item) for item in payload]
+    _remember_parsed(cache, orders)
+    return orders
+
+
+def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillment]:
+    client = fr.FlickRocketClient.for_page_view(company_id)
+    if kind == ListCache.Kind.OPEN:
+        return client.open_fulfillments()
+    if kind == ListCache.Kind.SHIPPED:
+        return client.shipped_fulfillments()
+    low = datetime.combine(created_at_min, time.min) if created_at_min else None
+    high = datetime.combine(created_at_max, time.max.replace(microsecond=0)) if created_at_max else None
+    return client.all_fulfillments(created_at_min=low, created_at_max=high)
+
+
+def remember_list(
+    *, company_id: int, kind: str, params: str, orders: list[fr.Fulfillment], version: int
+) -> ListCache:
+    cache, _ = ListCache.objects.update_or_create(
+        company_id=company_id,
+        kind=kind,
+        params=params,
+        defaults={
+            "payload": [asdict(order) for order in orders],
+            "count": len(orders),
+            "fetched_at": timezone.now(),
+            "version": version,
+        },
+    )
+    return cache
+
+
+def invalidate_lists(*, company_id: int) -> None:
+    """A new order arrived (webhook): the next list view fetches fresh, open pages are told."""
+    CompanyOutbox.objects.get_or_create(company_id=company_id)
+    CompanyOutbox.objects.filter(company_id=company_id).update(list_version=F("list_version") + 1)
+
+
+@dataclass
+class OrderDetail:
+    row: Row
+    problem: str = ""
+
+
+def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
+    """One order, fresh from FlickRocket; the cached copy when FlickRocket does not answer.
+
+    ``fr.NotFound`` (also for another shop's order id) is left to the view: a 404.
+    """
+    problem = ""
+    try:
+        order = fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
+        since = timezone.now()
+    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+        order = cached_order(company_id=company_id, order_id=order_id)
+        if order is None:
+            raise
+        problem = str(exc)
+        since = ListCache.objects.filter(company_id=company_id).order_by("fetched_at").first().fetched_at
+    rows = overlay(company_id=company_id, orders=[order], since=since - timedelta(seconds=1))
+    return OrderDetail(row=rows[0], problem=problem)
+
+
+def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:
+    """Every order of the shop by id, shipped or not, as the owner sees it now (CSV preview)."""
+    listing = order_list(company_id=company_id, kind=ListCache.Kind.ALL)
+    orders = {}
+    for row in listing.rows:
+        order = row.order
+        if row.is_shipped and not order.is_shipped:
+            order = fr.Fulfillment(**{**order.__dict__, "status": fr.Fulfillment.SHIPPED})
+        orders[order.id] = order
+    return orders

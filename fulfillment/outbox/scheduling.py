@@ -1,0 +1,67 @@
+"""When a company's send task runs: once per due time, resumed after crashes and from page views."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from .models import CompanyOutbox, PendingUpdate
+from .outcomes import _release_expired_leases
+from .pacing import _outbox_for_update
+
+State = PendingUpdate.State
+
+
+def schedule_sending(*, company_id: int, at: datetime | None = None) -> None:
+    """Make sure a send task for this company runs at ``at`` (now by default), once.
+
+    A task already scheduled no later than ``at`` is enough; one scheduled long ago and never
+    started (its worker died) is not trusted and a new one is enqueued.
+    """
+    from .tasks import send_company_updates
+
+    now = timezone.now()
+    at = max(at or now, now)
+    stale = now - timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
+    with transaction.atomic():
+        outbox = _outbox_for_update(company_id)
+        if outbox.scheduled_for is not None and stale < outbox.scheduled_for <= at:
+            return
+        outbox.scheduled_for = at
+        outbox.save(update_fields=["scheduled_for", "updated_at"])
+    task = send_company_updates if at <= now else send_company_updates.using(run_after=at)
+    transaction.on_commit(lambda: task.enqueue(company_id))
+
+
+def resume_due_work(*, company_id: int | None = None) -> int:
+    """Schedule sending for every company with due work (worker start, cron, page views)."""
+    now = timezone.now()
+    _release_expired_leases(company_id=company_id)
+    due = PendingUpdate.objects.filter(state=State.QUEUED)
+    if company_id is not None:
+        due = due.filter(company_id=company_id)
+    firsts = due.values("company_id").annotate(first=Min("next_attempt_at"))
+    count = 0
+    for row in firsts:
+        schedule_sending(company_id=row["company_id"], at=max(row["first"], now))
+        count += 1
+    return count
+
+
+def kick_if_idle(*, company_id: int) -> None:
+    """Page views call this: due work whose task is missing or long overdue gets one."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
+    outbox = CompanyOutbox.objects.filter(company_id=company_id).first()
+    if outbox is not None and outbox.scheduled_for is not None and outbox.scheduled_for > stale:
+        return
+    has_due = PendingUpdate.objects.filter(
+        Q(state=State.QUEUED, next_attempt_at__lte=now) | Q(state=State.SENDING, lease_until__lt=now),
+        company_id=company_id,
+    ).exists()
+    if has_due:
+        resume_due_work(company_id=company_id)
