@@ -104,9 +104,13 @@ def bench_csv(sandbox):
     orders = order_services.order_index(company_id=COMPANY)
     started = time.perf_counter()
     job = services.preview_tracking_csv(
-        company_id=COMPANY, user_id="bench", filename="bench.csv", data=text.encode(), ship=True,
+        company_id=COMPANY,
+        user_id="bench",
+        filename="bench.csv",
+        data=text.encode(),
+        ship=True,
         orders=orders,
-    )  # fmt: skip
+    )
     preview = time.perf_counter() - started
     started = time.perf_counter()
     services.confirm_tracking_csv(company_id=COMPANY, user_id="bench", import_id=job.pk)

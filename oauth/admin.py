@@ -11,9 +11,17 @@ class InstallationAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("company_id", "installed_by")
     fields = (
-        "company_id", "status", "status_reason", "scopes", "installed_by", "installed_at",
-        "access_token_expires_at", "last_exchange_at", "token_exchanges", "updated_at",
-    )  # fmt: skip
+        "company_id",
+        "status",
+        "status_reason",
+        "scopes",
+        "installed_by",
+        "installed_at",
+        "access_token_expires_at",
+        "last_exchange_at",
+        "token_exchanges",
+        "updated_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request):

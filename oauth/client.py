@@ -30,11 +30,21 @@ logger = logging.getLogger(__name__)
 DOCUMENTED_TOKEN_LIFETIME = 1799  # CONTRACT.md §2: assume it whenever the response is unclear
 PAGE_SIZE = 50  # CONTRACT.md §3: the platform's own paging size
 WEBHOOK_TOPICS = (
-    "customer/create", "customer/update", "subscriber/create", "subscriber/update",
-    "groupmember/create", "groupmember/update", "newsrecipient/create", "newsrecipient/update",
-    "order/create", "product/create", "product/update", "product/delete",
-    "app/uninstalled", "app/update",
-)  # fmt: skip
+    "customer/create",
+    "customer/update",
+    "subscriber/create",
+    "subscriber/update",
+    "groupmember/create",
+    "groupmember/update",
+    "newsrecipient/create",
+    "newsrecipient/update",
+    "order/create",
+    "product/create",
+    "product/update",
+    "product/delete",
+    "app/uninstalled",
+    "app/update",
+)
 
 
 # --- Errors -------------------------------------------------------------------------------
@@ -457,9 +467,12 @@ class FlickRocketClient(requests.Session):
             try:
                 self.calls += 1
                 response = self.request(
-                    method, url, params=params, json=json,
+                    method,
+                    url,
+                    params=params,
+                    json=json,
                     headers={"Authorization": f"Bearer {token}"},
-                )  # fmt: skip
+                )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 self.wait_seconds += time.perf_counter() - started
                 _record(time.perf_counter() - started)
@@ -657,18 +670,20 @@ class FlickRocketClient(requests.Session):
             changes["topic"] = canonical_topic(changes["topic"])
         # Reference: CONTRACT.md §3 (PUT /admin/webhooks/{id}.json)
         body = self._call(
-            "PUT", f"{settings.FLICKROCKET_WEBHOOKS_PATH}/{int(webhook_id)}.json",
+            "PUT",
+            f"{settings.FLICKROCKET_WEBHOOKS_PATH}/{int(webhook_id)}.json",
             json={"webhook": changes},
-        )  # fmt: skip
+        )
         return Webhook.from_api(self._envelope(body, "webhook"))
 
     def delete_webhook(self, webhook_id: int) -> None:
         # Reference: CONTRACT.md §3 (DELETE /admin/webhooks/{id}.json)
         try:
             self._call(
-                "DELETE", f"{settings.FLICKROCKET_WEBHOOKS_PATH}/{int(webhook_id)}.json",
+                "DELETE",
+                f"{settings.FLICKROCKET_WEBHOOKS_PATH}/{int(webhook_id)}.json",
                 retry_safe=True,
-            )  # fmt: skip
+            )
         except NotFound:
             return  # already gone: what the owner asked for
 
@@ -735,9 +750,16 @@ def exchange_refresh_token(refresh_token: str) -> TokenGrant:
         body = response.json()
     except ValueError:
         body = None
-    if response.status_code == 400 and isinstance(body, dict) and body.get("error") in (
-        "invalid_grant", "invalid_client", "unauthorized_client",
-    ):  # fmt: skip
+    if (
+        response.status_code == 400
+        and isinstance(body, dict)
+        and body.get("error")
+        in (
+            "invalid_grant",
+            "invalid_client",
+            "unauthorized_client",
+        )
+    ):
         raise NeedsReinstall(status=400)
     if response.status_code == 429:
         raise RateLimited(retry_after=_retry_after(response))

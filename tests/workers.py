@@ -48,14 +48,22 @@ def process_env(**extra) -> dict:
 def start_worker(*args: str, **env) -> subprocess.Popen:
     """``manage.py db_worker`` as its own process; ``--batch`` makes it exit when idle."""
     return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
-         "--interval", "0.1", *args],
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.1",
+            *args,
+        ],
         cwd=ROOT,
         env=process_env(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
 
 
 class AppServer:
@@ -74,11 +82,27 @@ class AppServer:
         import requests
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "frapp.wsgi", "-b", f"localhost:{self.port}",
-             "-w", "2", "-k", "gthread", "--threads", "4", "--no-control-socket"],
-            cwd=ROOT, env=process_env(APP_BASE_URL=self.url, **self.env),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "frapp.wsgi",
+                "-b",
+                f"localhost:{self.port}",
+                "-w",
+                "2",
+                "-k",
+                "gthread",
+                "--threads",
+                "4",
+                "--no-control-socket",
+            ],
+            cwd=ROOT,
+            env=process_env(APP_BASE_URL=self.url, **self.env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and self.process.poll() is None:
             try:

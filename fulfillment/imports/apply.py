@@ -37,11 +37,18 @@ def apply_tracking_csv(*, import_id: int) -> int:
                 break
             for row in chunk:
                 row.update = change_order(
-                    company_id=job.company_id, user_id=job.user_id, order_id=row.order_id,
-                    tracking_number=row.tracking_number, ship=True if job.ship else None,
-                    source=Source.CSV, idempotency_key=f"csv:{job.pk}:{row.line}",
-                    csv_import=job, verify_order=False, schedule=False, index=index,
-                )  # fmt: skip
+                    company_id=job.company_id,
+                    user_id=job.user_id,
+                    order_id=row.order_id,
+                    tracking_number=row.tracking_number,
+                    ship=True if job.ship else None,
+                    source=Source.CSV,
+                    idempotency_key=f"csv:{job.pk}:{row.line}",
+                    csv_import=job,
+                    verify_order=False,
+                    schedule=False,
+                    index=index,
+                )
                 row.save(update_fields=["update"])
             schedule_sending(company_id=job.company_id)
         queued += len(chunk)

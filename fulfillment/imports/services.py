@@ -18,9 +18,14 @@ State = PendingUpdate.State
 
 
 def preview_tracking_csv(
-    *, company_id: int, user_id: str, filename: str, data: bytes, ship: bool,
+    *,
+    company_id: int,
+    user_id: str,
+    filename: str,
+    data: bytes,
+    ship: bool,
     orders: dict[int, fr.Fulfillment],
-) -> CsvImport:  # fmt: skip
+) -> CsvImport:
     """Check every row against the shop's orders and keep the verdicts; nothing is sent yet.
 
     ``orders`` is every order of the shop, by id, as the owner sees them now.

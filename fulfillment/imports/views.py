@@ -26,9 +26,7 @@ def csv_upload(request):
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     context = {"form": form, "imports": selectors.recent_imports(company_id=request.company_id)}
     if request.method == "GET" or not form.is_valid():
-        return render(
-            request, "imports/upload.html", context, status=200 if request.method == "GET" else 400
-        )
+        return render(request, "imports/upload.html", context, status=200 if request.method == "GET" else 400)
     upload = form.cleaned_data["file"]
     try:
         orders = order_index(company_id=request.company_id)
@@ -59,19 +57,31 @@ def csv_import(request, import_id: int):
     job = _import_or_404(request, import_id)
     show = request.GET.get("show", "")
     page, counts = selectors.csv_import_rows(job=job, show=show, page=request.GET.get("page"))
-    return render(request, "imports/detail.html", {
-        "job": job, "page": page, "counts": counts, "show": show,
-        "progress": selectors.csv_progress(job=job),
-    })  # fmt: skip
+    return render(
+        request,
+        "imports/detail.html",
+        {
+            "job": job,
+            "page": page,
+            "counts": counts,
+            "show": show,
+            "progress": selectors.csv_progress(job=job),
+        },
+    )
 
 
 @require_GET
 @embedded_view
 def csv_import_progress(request, import_id: int):
     job = _import_or_404(request, import_id)
-    response = render(request, "imports/detail.html#progress", {
-        "job": job, "progress": selectors.csv_progress(job=job),
-    })  # fmt: skip
+    response = render(
+        request,
+        "imports/detail.html#progress",
+        {
+            "job": job,
+            "progress": selectors.csv_progress(job=job),
+        },
+    )
     if _is_htmx(request) and job.state != CsvImport.State.APPLYING:
         # The polling ends here; reload once so each row's "Sent" column matches the bar.
         response["HX-Refresh"] = "true"

@@ -89,4 +89,3 @@ class SelectionForm(forms.Form):
         if len(self.selected) > 1000:
             raise forms.ValidationError("Select at most 1,000 orders at a time.")
         return data
-

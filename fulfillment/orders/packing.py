@@ -38,9 +38,7 @@ def scan(request):
     tracking = (form.cleaned_data.get("tracking_number") or "").strip()
     if "tracking_number" not in request.POST:
         # Step one: the order was scanned; show it and wait for its tracking number.
-        return render(
-            request, "orders/scan.html", {**context, "form": form, "row": row, "step": "tracking"}
-        )
+        return render(request, "orders/scan.html", {**context, "form": form, "row": row, "step": "tracking"})
     try:
         update = outbox.mark_shipped(
             company_id=request.company_id,
@@ -54,12 +52,21 @@ def scan(request):
     except AppError as exc:
         form.add_error("tracking_number", exc.message)
         return render(
-            request, "orders/scan.html",
-            {**context, "form": form, "row": row, "step": "tracking"}, status=400,
-        )  # fmt: skip
-    return render(request, "orders/scan.html", {
-        **context, "form": ScanForm(), "done": update, "done_row": row,
-    })  # fmt: skip
+            request,
+            "orders/scan.html",
+            {**context, "form": form, "row": row, "step": "tracking"},
+            status=400,
+        )
+    return render(
+        request,
+        "orders/scan.html",
+        {
+            **context,
+            "form": ScanForm(),
+            "done": update,
+            "done_row": row,
+        },
+    )
 
 
 # --- Selections: bulk ship, slips, pick list --------------------------------------------------
@@ -90,20 +97,28 @@ def bulk_ship(request):
         lines = [
             (row, wanted[row.id], " ".join(exc.field_errors.get(f"tracking_{row.id}", []))) for row in rows
         ]
-        return render(request, "orders/bulk.html", {
-            "lines": lines, "form_key": form_key, "error": exc.message,
-        }, status=400)  # fmt: skip
+        return render(
+            request,
+            "orders/bulk.html",
+            {
+                "lines": lines,
+                "form_key": form_key,
+                "error": exc.message,
+            },
+            status=400,
+        )
     queued, already = len(result.queued), len(result.already)
     if queued:
         messages.success(
-            request, f"{queued} order{'s' if queued != 1 else ''} marked shipped. "
-            "They are being sent to FlickRocket."
-        )  # fmt: skip
+            request,
+            f"{queued} order{'s' if queued != 1 else ''} marked shipped. They are being sent to FlickRocket.",
+        )
     if already:
         messages.info(
-            request, f"{already} order{'s' if already != 1 else ''} of this selection "
-            f"{'were' if already != 1 else 'was'} already marked shipped from this form."
-        )  # fmt: skip
+            request,
+            f"{already} order{'s' if already != 1 else ''} of this selection "
+            f"{'were' if already != 1 else 'was'} already marked shipped from this form.",
+        )
     return redirect("orders:open")
 
 

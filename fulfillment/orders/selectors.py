@@ -48,9 +48,16 @@ class Row:
 
     @property
     def is_shipped(self) -> bool:
-        if self.update is not None and self.update.status is not None and self.update.state in (
-            State.QUEUED, State.SENDING, State.ACCEPTED,
-        ):  # fmt: skip
+        if (
+            self.update is not None
+            and self.update.status is not None
+            and self.update.state
+            in (
+                State.QUEUED,
+                State.SENDING,
+                State.ACCEPTED,
+            )
+        ):
             return self.update.status == fr.Fulfillment.SHIPPED
         return self.order.is_shipped
 
@@ -251,9 +258,14 @@ def pick_items(rows: list[Row]) -> list[PickItem]:
             item = items.get(key)
             if item is None:
                 item = items[key] = PickItem(
-                    product_id=line.product_id, title=line.title, version=line.version,
-                    gtin=line.gtin, quantity=0, grams=line.grams, orders=[],
-                )  # fmt: skip
+                    product_id=line.product_id,
+                    title=line.title,
+                    version=line.version,
+                    gtin=line.gtin,
+                    quantity=0,
+                    grams=line.grams,
+                    orders=[],
+                )
             item.quantity += line.quantity
             if row.order.id not in item.orders:
                 item.orders.append(row.order.id)

@@ -74,9 +74,14 @@ def order_list(
     )
     models = sorted({o.shipping_model for o in orders if o.shipping_model})
     return OrderList(
-        kind=kind, rows=rows, fetched_at=cache.fetched_at, problem=problem, version=version,
-        countries=countries, shipping_models=models,
-    )  # fmt: skip
+        kind=kind,
+        rows=rows,
+        fetched_at=cache.fetched_at,
+        problem=problem,
+        version=version,
+        countries=countries,
+        shipping_models=models,
+    )
 
 
 # Decoding a stored list of thousands of orders costs more than everything else a page does,

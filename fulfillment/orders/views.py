@@ -47,9 +47,10 @@ def _order_list(request, kind: str):
         )
     except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
         return render(
-            request, "orders/list.html",
+            request,
+            "orders/list.html",
             {"kind": kind, "title": TITLES[kind], "form": form, "unavailable": str(exc)},
-        )  # fmt: skip
+        )
     rows = selectors.search(
         listing.rows,
         q=filters.get("q") or "",
@@ -106,7 +107,6 @@ def all_fulfillments(request):
     return _order_list(request, ListCache.Kind.ALL)
 
 
-
 @require_GET
 @embedded_view
 def list_version(request):
@@ -144,9 +144,11 @@ def order_detail(request, order_id: int):
         context = _detail_context(request, order_id)
     except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
         return render(
-            request, "orders/detail.html",
-            {"unavailable": str(exc), "order_id": order_id}, status=503,
-        )  # fmt: skip
+            request,
+            "orders/detail.html",
+            {"unavailable": str(exc), "order_id": order_id},
+            status=503,
+        )
     return render(request, "orders/detail.html", context)
 
 
@@ -180,10 +182,17 @@ def ship_order(request, order_id: int):
         row = selectors.list_row(company_id=request.company_id, order_id=order_id)
         if row is None:
             raise Http404("No such order")
-        return render(request, "orders/list.html#row", {
-            "row": row, "kind": request.POST.get("kind", "open"), "row_error": error,
-            "typed": request.POST.get("tracking_number", ""), "just_queued": update is not None,
-        })  # fmt: skip
+        return render(
+            request,
+            "orders/list.html#row",
+            {
+                "row": row,
+                "kind": request.POST.get("kind", "open"),
+                "row_error": error,
+                "typed": request.POST.get("tracking_number", ""),
+                "just_queued": update is not None,
+            },
+        )
     if update is not None:
         messages.success(request, _queued_message(update))
         return redirect("orders:detail", order_id=order_id)

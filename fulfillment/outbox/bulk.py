@@ -76,7 +76,7 @@ def mark_many_shipped(
                 verify_order=False,
                 schedule=False,
                 index=index,
-            )  # fmt: skip
+            )
             for order_id, tracking in cleaned.items()
         ]
         if updates:

@@ -61,8 +61,10 @@ def _claimed(update: PendingUpdate) -> PendingUpdate | None:
         # call is not ours to record (the same values are sent again, or a newer change is).
         logger.warning(
             "order %s of company %s: late result of attempt %s ignored",
-            update.order_id, update.company_id, update.attempts,
-        )  # fmt: skip
+            update.order_id,
+            update.company_id,
+            update.attempts,
+        )
     return row
 
 

@@ -87,9 +87,12 @@ def _worker_client(company_id: int) -> fr.FlickRocketClient:
     fitting = settings.FULFILLMENT_OUTBOX_LEASE_SECONDS / tries - connect - 1.0
     read = min(settings.FLICKROCKET_READ_TIMEOUT, max(1.0, fitting))
     return fr.FlickRocketClient(
-        company_id, read_timeout=read, max_attempts=WORKER_ATTEMPTS, max_rate_wait=0,
+        company_id,
+        read_timeout=read,
+        max_attempts=WORKER_ATTEMPTS,
+        max_rate_wait=0,
         on_call_limit=_observe_call_limit,
-    )  # fmt: skip
+    )
 
 
 def _claim_next(company_id: int) -> PendingUpdate | None:

@@ -113,10 +113,16 @@ def change_order(
     for _ in range(3):
         try:
             update = _queue(
-                company_id=company_id, user_id=user_id, order_id=order_id,
-                tracking_number=tracking_number, status=status, source=source,
-                idempotency_key=idempotency_key, csv_import=csv_import, index=index,
-            )  # fmt: skip
+                company_id=company_id,
+                user_id=user_id,
+                order_id=order_id,
+                tracking_number=tracking_number,
+                status=status,
+                source=source,
+                idempotency_key=idempotency_key,
+                csv_import=csv_import,
+                index=index,
+            )
             break
         except IntegrityError:
             # Another tab queued for the same order (or used the same key) at the same moment.
@@ -192,32 +198,53 @@ def _queue(
 
 
 def mark_shipped(
-    *, company_id: int, user_id: str, order_id: int, tracking_number: str = "",
-    source: str = Source.SINGLE, idempotency_key: str | None = None,
+    *,
+    company_id: int,
+    user_id: str,
+    order_id: int,
+    tracking_number: str = "",
+    source: str = Source.SINGLE,
+    idempotency_key: str | None = None,
     order: fr.Fulfillment | None = None,
-) -> PendingUpdate:  # fmt: skip
+) -> PendingUpdate:
     """Ship one order, with the tracking numbers typed (blank leaves tracking unchanged).
 
     ``order`` is the order as the caller just fetched it, if it did: no second look-up.
     """
     tracking = tracking_number.strip() or None
     return change_order(
-        company_id=company_id, user_id=user_id, order_id=order_id, tracking_number=tracking,
-        ship=True, source=source, idempotency_key=idempotency_key, order=order,
-    )  # fmt: skip
+        company_id=company_id,
+        user_id=user_id,
+        order_id=order_id,
+        tracking_number=tracking,
+        ship=True,
+        source=source,
+        idempotency_key=idempotency_key,
+        order=order,
+    )
 
 
 def save_tracking(
-    *, company_id: int, user_id: str, order_id: int, tracking_number: str,
-    source: str = Source.SINGLE, idempotency_key: str | None = None,
+    *,
+    company_id: int,
+    user_id: str,
+    order_id: int,
+    tracking_number: str,
+    source: str = Source.SINGLE,
+    idempotency_key: str | None = None,
     order: fr.Fulfillment | None = None,
-) -> PendingUpdate:  # fmt: skip
+) -> PendingUpdate:
     """Store tracking numbers without changing the shipped status."""
     return change_order(
-        company_id=company_id, user_id=user_id, order_id=order_id,
-        tracking_number=tracking_number, ship=None, source=source,
-        idempotency_key=idempotency_key, order=order,
-    )  # fmt: skip
+        company_id=company_id,
+        user_id=user_id,
+        order_id=order_id,
+        tracking_number=tracking_number,
+        ship=None,
+        source=source,
+        idempotency_key=idempotency_key,
+        order=order,
+    )
 
 
 def retry_update(*, company_id: int, user_id: str, update_id: int) -> PendingUpdate:

@@ -47,9 +47,7 @@ def activity(request):
         source=filters.get("source") or "",
     )
     page = Paginator(entries, 100).get_page(filters.get("page"))
-    return render(
-        request, "outbox/activity.html", {"form": form, "page": page, "sources": Source.choices}
-    )
+    return render(request, "outbox/activity.html", {"form": form, "page": page, "sources": Source.choices})
 
 
 @require_GET
@@ -60,9 +58,15 @@ def updates(request):
         request.GET.get("page")
     )
     kick_if_idle(company_id=request.company_id)
-    return render(request, "outbox/updates.html", {
-        "page": page, "which": which, "stuck_after": selectors.stuck_after(),
-    })  # fmt: skip
+    return render(
+        request,
+        "outbox/updates.html",
+        {
+            "page": page,
+            "which": which,
+            "stuck_after": selectors.stuck_after(),
+        },
+    )
 
 
 @require_GET

@@ -143,9 +143,18 @@ def find_model(models: list[PriceModel], price_id: int) -> PriceModel | None:
 
 
 CSV_HEADER = [
-    "price_model_id", "price_model", "valid", "kind", "code", "name", "amount", "currency",
-    "formatted", "minor_units", "updated_at",
-]  # fmt: skip
+    "price_model_id",
+    "price_model",
+    "valid",
+    "kind",
+    "code",
+    "name",
+    "amount",
+    "currency",
+    "formatted",
+    "minor_units",
+    "updated_at",
+]
 
 
 # Our own number; "-5.00" must stay a number. Every text cell may carry the shop's (or an
@@ -159,16 +168,30 @@ def csv_rows(models: list[PriceModel]) -> Iterator[list]:
         common = [model.id, model.name, "yes" if model.valid else "no"]
         for c in sorted(model.countries, key=lambda c: c.country_code):
             yield [
-                *common, "country", c.country_code, c.country_name,
-                decimal_text(c.price, COUNTRY_PRICE_DECIMALS), "", "", c.price, model.updated_at,
-            ]  # fmt: skip
+                *common,
+                "country",
+                c.country_code,
+                c.country_name,
+                decimal_text(c.price, COUNTRY_PRICE_DECIMALS),
+                "",
+                "",
+                c.price,
+                model.updated_at,
+            ]
         for c in sorted(model.currencies, key=lambda c: c.currency):
             code = currency_code(c.currency)
             amount = decimal_text(c.price, currency_decimals(code))
             yield [
-                *common, "currency", code, currency_name(code), amount,
-                code, format_money(c.price, c.currency), c.price, model.updated_at,
-            ]  # fmt: skip
+                *common,
+                "currency",
+                code,
+                currency_name(code),
+                amount,
+                code,
+                format_money(c.price, c.currency),
+                c.price,
+                model.updated_at,
+            ]
 
 
 def csv_text(models: list[PriceModel]) -> str:

@@ -106,4 +106,3 @@ def export_price(request, price_id):
     except fr.RequestFailed as exc:
         return _unavailable(request, exc)
     return _csv_response([model], f"price-model-{model.id}.csv")
-

@@ -172,9 +172,11 @@ def process_delivery(*, delivery_id: int) -> str | None:
         if delivery.attempts < MAX_ATTEMPTS:
             return _retry_later(delivery, "An unexpected error occurred; it will be tried again.")
         _finish(
-            delivery, WebhookDelivery.Outcome.FAILED, "Not done.",
+            delivery,
+            WebhookDelivery.Outcome.FAILED,
+            "Not done.",
             "An unexpected error occurred; the team has the details in the logs.",
-        )  # fmt: skip
+        )
         return WebhookDelivery.Outcome.FAILED
     _finish(delivery, action.outcome, action.text)
     logger.info("webhook delivery %s (%s): %s", delivery.id, delivery.topic, action.outcome)

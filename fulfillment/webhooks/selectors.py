@@ -36,7 +36,16 @@ def deliveries_page(
     if topic:
         rows = rows.filter(topic=fr.canonical_topic(topic))
     rows = rows.order_by("-received_at", "-id").only(
-        "id", "company_id", "topic", "payload", "signature_ok", "received_at", "processed_at",
-        "outcome", "action", "error", "attempts",
-    )  # fmt: skip
+        "id",
+        "company_id",
+        "topic",
+        "payload",
+        "signature_ok",
+        "received_at",
+        "processed_at",
+        "outcome",
+        "action",
+        "error",
+        "attempts",
+    )
     return Paginator(rows, DELIVERIES_PER_PAGE).get_page(page), counts

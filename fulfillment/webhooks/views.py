@@ -182,4 +182,3 @@ def deliveries(request):
         "webhooks/deliveries.html",
         {"page": page, "counts": counts, "form": form, "filters": filters},
     )
-

@@ -37,10 +37,13 @@ def other_shop(installed, sandbox) -> OtherShop:
     price = client.price_models()[0]
     hook = client.create_webhook(topic="order/create", address=OTHER_HOOK_ADDRESS, format="json")
     job = import_services.preview_tracking_csv(
-        company_id=OTHER, user_id=OTHER_USER, filename="other.csv",
-        data=f"order_id,tracking_number\n{second['id']},OTHER-TRK-1\n".encode(), ship=True,
+        company_id=OTHER,
+        user_id=OTHER_USER,
+        filename="other.csv",
+        data=f"order_id,tracking_number\n{second['id']},OTHER-TRK-1\n".encode(),
+        ship=True,
         orders=order_services.order_index(company_id=OTHER),
-    )  # fmt: skip
+    )
     update = outbox_services.mark_shipped(
         company_id=OTHER, user_id=OTHER_USER, order_id=second["id"], tracking_number="OTHER-TRK-2"
     )

@@ -54,10 +54,19 @@ def test_another_companys_id_is_not_found_and_changes_nothing(route, shop, other
     url = fill(route, other_shop.ids)
 
     got = shop.get(url)
-    posted = shop.post(url, {"tracking_number": "IDOR-1", "action": "ship", "topic": "order/create",
-                             "address": "https://attacker.example/h", "next": "/"})  # fmt: skip
-    htmx = shop.post(url, {"tracking_number": "IDOR-2", "action": "ship", "from": "list"},
-                     HTTP_HX_REQUEST="true")  # fmt: skip
+    posted = shop.post(
+        url,
+        {
+            "tracking_number": "IDOR-1",
+            "action": "ship",
+            "topic": "order/create",
+            "address": "https://attacker.example/h",
+            "next": "/",
+        },
+    )
+    htmx = shop.post(
+        url, {"tracking_number": "IDOR-2", "action": "ship", "from": "list"}, HTTP_HX_REQUEST="true"
+    )
 
     # GET: the page does not exist for this session (405 where the URL is POST-only).
     assert got.status_code in (404, 405), (route, got.status_code)

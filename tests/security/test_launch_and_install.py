@@ -114,8 +114,12 @@ def _start(embedded_client):
 
 def _consent(sandbox, authorize_url, company):
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-    response = requests.post(sandbox.url + "/oauth2/auth", data={**query, "decision": "approve",
-                             "company": company}, allow_redirects=False, timeout=10)  # fmt: skip
+    response = requests.post(
+        sandbox.url + "/oauth2/auth",
+        data={**query, "decision": "approve", "company": company},
+        allow_redirects=False,
+        timeout=10,
+    )
     location = urlsplit(response.headers["Location"])
     return f"{location.path}?{location.query}"
 
@@ -157,8 +161,14 @@ def test_an_app_store_start_cannot_replace_an_installed_shops_grant(flickrocket,
 
 def test_install_callback_only_returns_to_the_configured_admin_url(flickrocket, embedded, client, settings):
     callback = _consent(flickrocket, _start(embedded(1202)), 1202)
-    hostile = "&" + urlencode({"next": "https://evil.example/", "redirect_uri": "https://evil.example/",
-                              "return_to": "//evil.example", "url": "https://evil.example"})  # fmt: skip
+    hostile = "&" + urlencode(
+        {
+            "next": "https://evil.example/",
+            "redirect_uri": "https://evil.example/",
+            "return_to": "//evil.example",
+            "url": "https://evil.example",
+        }
+    )
     response = client.get(callback + hostile)
     assert response.status_code == 302
     assert response["Location"] == settings.FLICKROCKET_APP_ADMIN_URL.replace("{company_id}", "1202")

@@ -5,45 +5,86 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CsvImport',
+            name="CsvImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('user_id', models.CharField(blank=True, max_length=200)),
-                ('filename', models.CharField(blank=True, max_length=255)),
-                ('state', models.CharField(choices=[('preview', 'Preview'), ('applying', 'Applying'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='preview', max_length=20)),
-                ('ship', models.BooleanField(default=True)),
-                ('total_rows', models.PositiveIntegerField(default=0)),
-                ('ready_rows', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                ("user_id", models.CharField(blank=True, max_length=200)),
+                ("filename", models.CharField(blank=True, max_length=255)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("preview", "Preview"),
+                            ("applying", "Applying"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="preview",
+                        max_length=20,
+                    ),
+                ),
+                ("ship", models.BooleanField(default=True)),
+                ("total_rows", models.PositiveIntegerField(default=0)),
+                ("ready_rows", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['company_id', '-created_at'], name='imports_csv_company_619b28_idx')],
+                "indexes": [
+                    models.Index(fields=["company_id", "-created_at"], name="imports_csv_company_619b28_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CsvImportRow',
+            name="CsvImportRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line', models.PositiveIntegerField()),
-                ('raw_order_id', models.CharField(blank=True, max_length=100)),
-                ('order_id', models.BigIntegerField(blank=True, null=True)),
-                ('tracking_number', models.CharField(blank=True, max_length=200)),
-                ('verdict', models.CharField(choices=[('ready', 'Ready'), ('unknown', 'Unknown order'), ('shipped', 'Already shipped'), ('invalid', 'Invalid'), ('duplicate', 'Duplicate')], max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('csv_import', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='imports.csvimport')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line", models.PositiveIntegerField()),
+                ("raw_order_id", models.CharField(blank=True, max_length=100)),
+                ("order_id", models.BigIntegerField(blank=True, null=True)),
+                ("tracking_number", models.CharField(blank=True, max_length=200)),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("ready", "Ready"),
+                            ("unknown", "Unknown order"),
+                            ("shipped", "Already shipped"),
+                            ("invalid", "Invalid"),
+                            ("duplicate", "Duplicate"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "csv_import",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rows",
+                        to="imports.csvimport",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['line'],
+                "ordering": ["line"],
             },
         ),
     ]

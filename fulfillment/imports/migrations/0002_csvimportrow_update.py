@@ -5,22 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('imports', '0001_initial'),
-        ('outbox', '0001_initial'),
+        ("imports", "0001_initial"),
+        ("outbox", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='csvimportrow',
-            name='update',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='outbox.pendingupdate'),
+            model_name="csvimportrow",
+            name="update",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="outbox.pendingupdate",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='csvimportrow',
-            constraint=models.UniqueConstraint(fields=('csv_import', 'line'), name='csv_row_line_unique'),
+            model_name="csvimportrow",
+            constraint=models.UniqueConstraint(fields=("csv_import", "line"), name="csv_row_line_unique"),
         ),
     ]

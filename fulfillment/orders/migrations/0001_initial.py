@@ -4,27 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ListCache',
+            name="ListCache",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('kind', models.CharField(choices=[('open', 'Open'), ('shipped', 'Shipped'), ('all', 'All')], max_length=10)),
-                ('params', models.CharField(blank=True, default='', max_length=100)),
-                ('payload', models.JSONField(default=list)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('fetched_at', models.DateTimeField()),
-                ('version', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("open", "Open"), ("shipped", "Shipped"), ("all", "All")], max_length=10
+                    ),
+                ),
+                ("params", models.CharField(blank=True, default="", max_length=100)),
+                ("payload", models.JSONField(default=list)),
+                ("count", models.PositiveIntegerField(default=0)),
+                ("fetched_at", models.DateTimeField()),
+                ("version", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('company_id', 'kind', 'params'), name='one_cache_per_list')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("company_id", "kind", "params"), name="one_cache_per_list"
+                    )
+                ],
             },
         ),
     ]

@@ -5,114 +5,232 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('imports', '0001_initial'),
+        ("imports", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompanyOutbox',
+            name="CompanyOutbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField(unique=True)),
-                ('calls_used', models.FloatField(default=0)),
-                ('calls_size', models.PositiveIntegerField(default=0)),
-                ('observed_at', models.DateTimeField(blank=True, null=True)),
-                ('not_before', models.DateTimeField(blank=True, null=True)),
-                ('scheduled_for', models.DateTimeField(blank=True, null=True)),
-                ('list_version', models.PositiveIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField(unique=True)),
+                ("calls_used", models.FloatField(default=0)),
+                ("calls_size", models.PositiveIntegerField(default=0)),
+                ("observed_at", models.DateTimeField(blank=True, null=True)),
+                ("not_before", models.DateTimeField(blank=True, null=True)),
+                ("scheduled_for", models.DateTimeField(blank=True, null=True)),
+                ("list_version", models.PositiveIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PendingUpdate',
+            name="PendingUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('order_id', models.BigIntegerField()),
-                ('tracking_number', models.CharField(blank=True, max_length=64, null=True)),
-                ('status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('previous_tracking_number', models.CharField(blank=True, max_length=200)),
-                ('previous_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('source', models.CharField(choices=[('single', 'Order page'), ('inline', 'List'), ('scan', 'Scan'), ('bulk', 'Bulk'), ('csv', 'CSV import'), ('retry', 'Retry')], max_length=20)),
-                ('user_id', models.CharField(blank=True, max_length=200)),
-                ('state', models.CharField(choices=[('queued', 'Pending'), ('sending', 'Sending'), ('accepted', 'Accepted'), ('refused', 'Refused'), ('superseded', 'Replaced')], default='queued', max_length=20)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('idempotency_key', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('csv_import', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='updates', to='imports.csvimport')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                ("order_id", models.BigIntegerField()),
+                ("tracking_number", models.CharField(blank=True, max_length=64, null=True)),
+                ("status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("previous_tracking_number", models.CharField(blank=True, max_length=200)),
+                ("previous_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("single", "Order page"),
+                            ("inline", "List"),
+                            ("scan", "Scan"),
+                            ("bulk", "Bulk"),
+                            ("csv", "CSV import"),
+                            ("retry", "Retry"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("user_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Pending"),
+                            ("sending", "Sending"),
+                            ("accepted", "Accepted"),
+                            ("refused", "Refused"),
+                            ("superseded", "Replaced"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("idempotency_key", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "csv_import",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="updates",
+                        to="imports.csvimport",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('order_id', models.BigIntegerField()),
-                ('user_id', models.CharField(blank=True, max_length=200)),
-                ('source', models.CharField(choices=[('single', 'Order page'), ('inline', 'List'), ('scan', 'Scan'), ('bulk', 'Bulk'), ('csv', 'CSV import'), ('retry', 'Retry')], max_length=20)),
-                ('old_tracking_number', models.CharField(blank=True, max_length=200)),
-                ('new_tracking_number', models.CharField(blank=True, max_length=64, null=True)),
-                ('old_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('new_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('update', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit', to='outbox.pendingupdate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                ("order_id", models.BigIntegerField()),
+                ("user_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("single", "Order page"),
+                            ("inline", "List"),
+                            ("scan", "Scan"),
+                            ("bulk", "Bulk"),
+                            ("csv", "CSV import"),
+                            ("retry", "Retry"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("old_tracking_number", models.CharField(blank=True, max_length=200)),
+                ("new_tracking_number", models.CharField(blank=True, max_length=64, null=True)),
+                ("old_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("new_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "update",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit",
+                        to="outbox.pendingupdate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='UpdateEvent',
+            name="UpdateEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('accepted', 'Accepted by FlickRocket'), ('refused', 'Refused by FlickRocket'), ('waiting', 'Waiting to retry'), ('superseded', 'Replaced by a newer change'), ('retried', 'Retry requested'), ('resumed', 'Resumed after an interrupted send')], max_length=20)),
-                ('detail', models.CharField(blank=True, max_length=500)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('update', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='outbox.pendingupdate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sent", "Sent"),
+                            ("accepted", "Accepted by FlickRocket"),
+                            ("refused", "Refused by FlickRocket"),
+                            ("waiting", "Waiting to retry"),
+                            ("superseded", "Replaced by a newer change"),
+                            ("retried", "Retry requested"),
+                            ("resumed", "Resumed after an interrupted send"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=500)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "update",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="outbox.pendingupdate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='pendingupdate',
-            index=models.Index(fields=['company_id', 'state', 'next_attempt_at'], name='outbox_pend_company_b030db_idx'),
+            model_name="pendingupdate",
+            index=models.Index(
+                fields=["company_id", "state", "next_attempt_at"], name="outbox_pend_company_b030db_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='pendingupdate',
-            index=models.Index(fields=['company_id', 'order_id', '-id'], name='outbox_pend_company_b9ace8_idx'),
+            model_name="pendingupdate",
+            index=models.Index(
+                fields=["company_id", "order_id", "-id"], name="outbox_pend_company_b9ace8_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pendingupdate',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'queued')), fields=('company_id', 'order_id'), name='one_queued_update_per_order'),
+            model_name="pendingupdate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "queued")),
+                fields=("company_id", "order_id"),
+                name="one_queued_update_per_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pendingupdate',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'sending')), fields=('company_id', 'order_id'), name='one_sending_update_per_order'),
+            model_name="pendingupdate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "sending")),
+                fields=("company_id", "order_id"),
+                name="one_sending_update_per_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pendingupdate',
-            constraint=models.CheckConstraint(condition=models.Q(('tracking_number__isnull', False), ('status__isnull', False), _connector='OR'), name='update_changes_something'),
+            model_name="pendingupdate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("tracking_number__isnull", False), ("status__isnull", False), _connector="OR"
+                ),
+                name="update_changes_something",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pendingupdate',
-            constraint=models.CheckConstraint(condition=models.Q(('status__isnull', True), ('status__in', [0, 100]), _connector='OR'), name='update_status_is_known'),
+            model_name="pendingupdate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__isnull", True), ("status__in", [0, 100]), _connector="OR"),
+                name="update_status_is_known",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['company_id', '-at'], name='outbox_audi_company_b11e8d_idx'),
+            model_name="auditentry",
+            index=models.Index(fields=["company_id", "-at"], name="outbox_audi_company_b11e8d_idx"),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['company_id', 'order_id'], name='outbox_audi_company_c13218_idx'),
+            model_name="auditentry",
+            index=models.Index(fields=["company_id", "order_id"], name="outbox_audi_company_c13218_idx"),
         ),
     ]

@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='PriceListCache',
+            name="PriceListCache",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField(unique=True)),
-                ('models_json', models.JSONField(default=list)),
-                ('fetched_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField(unique=True)),
+                ("models_json", models.JSONField(default=list)),
+                ("fetched_at", models.DateTimeField()),
             ],
         ),
     ]

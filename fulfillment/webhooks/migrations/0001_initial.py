@@ -5,33 +5,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_id', models.BigIntegerField()),
-                ('topic', models.CharField(max_length=64)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('dedupe_key', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('signature_ok', models.BooleanField(default=True)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('pending', 'Waiting to be processed'), ('acted', 'Acted on'), ('recorded', 'Recorded'), ('not_installed', 'Recorded (app not installed)'), ('failed', 'Failed'), ('refused', 'Refused')], default='pending', max_length=20)),
-                ('action', models.CharField(blank=True, max_length=300)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("company_id", models.BigIntegerField()),
+                ("topic", models.CharField(max_length=64)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("dedupe_key", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("signature_ok", models.BooleanField(default=True)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be processed"),
+                            ("acted", "Acted on"),
+                            ("recorded", "Recorded"),
+                            ("not_installed", "Recorded (app not installed)"),
+                            ("failed", "Failed"),
+                            ("refused", "Refused"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("action", models.CharField(blank=True, max_length=300)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'indexes': [models.Index(fields=['company_id', '-received_at'], name='delivery_company_recent'), models.Index(fields=['received_at'], name='delivery_received'), models.Index(condition=models.Q(('processed_at__isnull', True)), fields=['received_at'], name='delivery_unprocessed')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('signature_ok', False), ('dedupe_key__isnull', False), _connector='OR'), name='verified_delivery_has_dedupe_key'), models.CheckConstraint(condition=models.Q(('signature_ok', True), models.Q(('outcome', 'refused'), ('processed_at__isnull', False)), _connector='OR'), name='refused_delivery_is_final')],
+                "indexes": [
+                    models.Index(fields=["company_id", "-received_at"], name="delivery_company_recent"),
+                    models.Index(fields=["received_at"], name="delivery_received"),
+                    models.Index(
+                        condition=models.Q(("processed_at__isnull", True)),
+                        fields=["received_at"],
+                        name="delivery_unprocessed",
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("signature_ok", False), ("dedupe_key__isnull", False), _connector="OR"
+                        ),
+                        name="verified_delivery_has_dedupe_key",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("signature_ok", True),
+                            models.Q(("outcome", "refused"), ("processed_at__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="refused_delivery_is_final",
+                    ),
+                ],
             },
         ),
     ]

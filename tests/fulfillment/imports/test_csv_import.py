@@ -40,26 +40,35 @@ def test_preview_marks_every_kind_of_row(shop, sandbox):
     opens = [o["id"] for o in orders if o["status"] == 0]
     shipped = next(o["id"] for o in orders if o["status"] == 100)
     foreign = sandbox.fulfillments(1305)[0]["id"]
-    text = "\n".join([
-        "order_id;tracking_number",
-        f"{opens[0]};TRK-1",
-        f"{opens[1]};TRK-2, TRK-3",
-        f"{foreign};TRK-4",
-        "999999999;TRK-5",
-        f"{shipped};TRK-6",
-        "abc;TRK-7",
-        f"{opens[2]};" + "X" * 65,
-        f"{opens[3]};",
-        f"{opens[0]};TRK-8",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "order_id;tracking_number",
+            f"{opens[0]};TRK-1",
+            f"{opens[1]};TRK-2, TRK-3",
+            f"{foreign};TRK-4",
+            "999999999;TRK-5",
+            f"{shipped};TRK-6",
+            "abc;TRK-7",
+            f"{opens[2]};" + "X" * 65,
+            f"{opens[3]};",
+            f"{opens[0]};TRK-8",
+        ]
+    )
     response = upload(shop, "\ufeff" + text)
     assert response.status_code == 302
     job = CsvImport.objects.get()
     verdicts = list(job.rows.values_list("line", "verdict"))
     assert verdicts == [
-        (2, "ready"), (3, "ready"), (4, "unknown"), (5, "unknown"), (6, "shipped"),
-        (7, "invalid"), (8, "invalid"), (9, "invalid"), (10, "duplicate"),
-    ]  # fmt: skip
+        (2, "ready"),
+        (3, "ready"),
+        (4, "unknown"),
+        (5, "unknown"),
+        (6, "shipped"),
+        (7, "invalid"),
+        (8, "invalid"),
+        (9, "invalid"),
+        (10, "duplicate"),
+    ]
     page = shop.get(f"fulfillments/import/{job.pk}/").content.decode()
     assert "Apply 2 rows" in page and "Too long" in page and "already on line 2" in page
     assert not PendingUpdate.objects.exists()  # nothing before the owner confirms

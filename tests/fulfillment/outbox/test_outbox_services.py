@@ -205,8 +205,11 @@ def test_a_retry_is_audited_and_sent(listed):
     services.retry_update(company_id=1202, user_id="4712", update_id=old.pk)
     audit = AuditEntry.objects.get(source="retry")
     assert (audit.order_id, audit.user_id, audit.new_status, audit.new_tracking_number) == (
-        order_id, "4712", 100, "OLD-1",
-    )  # fmt: skip
+        order_id,
+        "4712",
+        100,
+        "OLD-1",
+    )
     drain()
     assert listed.fulfillment(1202, order_id)["tracking_number"] == "OLD-1"
 
@@ -217,9 +220,7 @@ def test_a_retry_is_audited_and_sent(listed):
 def test_a_resubmitted_bulk_form_with_a_grown_selection_queues_only_the_new_orders(listed):
     first, second = open_ids(listed, 2)
     key = "K" * 64  # the longest key the form accepts
-    once = bulk.mark_many_shipped(
-        company_id=1202, user_id="4711", orders={first: ""}, idempotency_key=key
-    )
+    once = bulk.mark_many_shipped(company_id=1202, user_id="4711", orders={first: ""}, idempotency_key=key)
     again = bulk.mark_many_shipped(
         company_id=1202, user_id="4711", orders={first: "", second: "B-2"}, idempotency_key=key
     )

@@ -106,9 +106,12 @@ def test_a_killed_worker_is_restarted_and_finishes_the_job_without_losing_or_rep
         halfway = accepted_count()
         assert halfway < len(opens)
         subprocess.run(
-            [sys.executable, "manage.py", "resume_outbox"], cwd=REPO, env=process_env(**env), check=True,
+            [sys.executable, "manage.py", "resume_outbox"],
+            cwd=REPO,
+            env=process_env(**env),
+            check=True,
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         worker = start_worker(**env)
         assert sandbox.wait_for(lambda: accepted_count() == len(opens), timeout=60)
     finally:
@@ -221,8 +224,11 @@ def test_a_429_storm_is_waited_out_and_the_job_ends_exact(installed, sandbox, se
         ends = time.monotonic() + 2.0  # a storm, not a siege
         with requests.Session() as http:
             while not stop.is_set() and time.monotonic() < ends:
-                http.get(sandbox.url + "/api/fulfillments/count.json",
-                         headers={"Authorization": f"Bearer {token}"}, timeout=5)  # fmt: skip
+                http.get(
+                    sandbox.url + "/api/fulfillments/count.json",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=5,
+                )
 
     hammer = threading.Thread(target=storm, daemon=True)
     sandbox.clear_calls()

@@ -112,8 +112,13 @@ def test_detail_shows_country_and_currency_tables_with_iso_codes_and_names(shop,
         assert country["country_code"] in page and country["country_name"] in page
         assert f"{country['price'] // 100:,}.{country['price'] % 100:02d}" in page
     # CLDR's names, as Babel gives them (and translates them) for the active language.
-    names = {"eur": "Euro", "gbp": "British Pound", "usd": "US Dollar", "jpy": "Japanese Yen",
-             "chf": "Swiss Franc"}  # fmt: skip
+    names = {
+        "eur": "Euro",
+        "gbp": "British Pound",
+        "usd": "US Dollar",
+        "jpy": "Japanese Yen",
+        "chf": "Swiss Franc",
+    }
     for price in model["currencies"]:
         assert price["currency"].upper() in page and names[price["currency"]] in page
         assert format_money(price["price"], price["currency"]) in page

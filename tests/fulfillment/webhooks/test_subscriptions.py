@@ -39,8 +39,10 @@ def test_create_subscribes_at_flickrocket_and_lists_it(shop, flickrocket):
 
     [hook] = hooks(flickrocket)
     assert (hook["topic"], hook["address"], hook["is_active"]) == (
-        "product/update", "https://example.com/hooks", True,
-    )  # fmt: skip
+        "product/update",
+        "https://example.com/hooks",
+        True,
+    )
     text = page(shop.get("subscriptions/"))
     assert "product/update" in text and "https://example.com/hooks" in text
     assert "Active" in text
@@ -113,8 +115,9 @@ def test_one_click_subscribes_what_the_app_needs_and_does_nothing_the_second_tim
     shop.post("subscriptions/essentials/")
     first = hooks(flickrocket)
     assert {(h["topic"], h["address"]) for h in first} == {
-        ("order/create", RECEIVER), ("app/uninstalled", RECEIVER),
-    }  # fmt: skip
+        ("order/create", RECEIVER),
+        ("app/uninstalled", RECEIVER),
+    }
 
     response = shop.post("subscriptions/essentials/", follow=True)
     assert hooks(flickrocket) == first

@@ -107,9 +107,12 @@ def test_body_longer_than_its_declared_length_is_cut_at_the_limit(client, settin
     raw = json.dumps(webhook_body(1202, data={"note": "x" * 2000})).encode()
     # A Content-Length under the limit that the body then exceeds: read stops at the limit.
     response = client.generic(
-        "POST", "/webhooks/flickrocket", raw, content_type="application/json",
+        "POST",
+        "/webhooks/flickrocket",
+        raw,
+        content_type="application/json",
         CONTENT_LENGTH="100",
-    )  # fmt: skip
+    )
     assert response.status_code == 400  # the first 100 bytes are not JSON
     assert not WebhookDelivery.objects.exists()
 
@@ -160,9 +163,10 @@ def test_delivery_for_a_company_without_installation_is_acknowledged_and_recorde
 
 def test_extra_unknown_fields_are_kept_and_do_not_break_the_signature(client):
     body = webhook_body(
-        1202, "product/update",
+        1202,
+        "product/update",
         {"type": "product", "id": 5, "long_id": "0000-2E74-D5D6-3CD7", "tags": ["a", None, True]},
-    )  # fmt: skip
+    )
     assert deliver_webhook(client, body).status_code == 200
     assert verified().get().payload["data"]["long_id"] == "0000-2E74-D5D6-3CD7"
 
