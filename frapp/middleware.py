@@ -6,8 +6,8 @@ ordinary Django session and sends the browser to ``/s/<session key>/...``; this 
 takes the key out of the path, loads the session, and sets the script prefix so that every
 ``reverse()``, ``redirect()`` and ``{% url %}`` keeps the key in the links it builds. Forms,
 htmx requests and navigation all carry it without any cookie, and CSRF works because its
-secret lives in that session (``CSRF_USE_SESSIONS``). Requests outside ``/s/`` (staff admin)
-keep Django's cookie session.
+secret lives in that session (``AppCsrfViewMiddleware``). Requests outside ``/s/`` (staff admin)
+keep Django's cookie session and CSRF cookie.
 """
 
 import logging
@@ -18,9 +18,16 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.middleware.csrf import (
+    CSRF_SESSION_KEY,
+    CSRF_TOKEN_LENGTH,
+    CsrfViewMiddleware,
+    _unmask_cipher_token,
+)
 from django.urls import get_script_prefix, set_script_prefix
+from django.utils.cache import add_never_cache_headers
 
-from oauth.client import CallStats, call_stats
+from flickrocket import CallStats, call_stats
 
 from .logging import request_id_var
 
@@ -54,8 +61,11 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
         key = match["key"]
         request.embedded = True
         request.path_info = match["rest"] or "/"
+        # request.path keeps the key while the page is built (links, get_full_path, APPEND_SLASH);
+        # META's copy is read by nothing but reports, so it goes now.
+        request.META["PATH_INFO"] = request.path_info
         request.session = self.SessionStore(key)
-        if request.session.get("company_id") is not None:
+        if request.session.get("company_id") is not None and self._within_lifetime(request.session):
             request.company_id = int(request.session["company_id"])
             request.flickrocket_user_id = request.session.get("user_id")
         outer_prefix = get_script_prefix()
@@ -64,9 +74,27 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
             response = self.get_response(request)
         finally:
             set_script_prefix(outer_prefix)
+            # Django logs a 4xx/5xx response with request.path once we return ("Not Found: ...",
+            # "Unprocessable Content: ..."); by then no page needs the key.
+            request.path = outer_prefix.rstrip("/") + request.path_info
         self._save_embedded(request)
         self._allow_framing(response)
+        # Every embedded page (lists, orders, slips, exports) carries customer data: no browser
+        # or proxy may keep a copy.
+        add_never_cache_headers(response)
         return response
+
+    def _within_lifetime(self, session) -> bool:
+        """A launch URL carries no signed time, so the session itself must end: at most
+        APP_SESSION_MAX_AGE_SECONDS after its launch, however recently it was used."""
+        now = int(time.time())
+        # A session opened before "created" was kept starts its lifetime at its launch, which
+        # its first "touched" still records.
+        created = session.setdefault("created", session.get("touched", now))
+        if now - created < settings.APP_SESSION_MAX_AGE_SECONDS:
+            return True
+        session.delete()
+        return False
 
     def _save_embedded(self, request) -> None:
         session = request.session
@@ -77,7 +105,9 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
         now = int(time.time())
         if session.modified or now - session.get("touched", 0) > SESSION_TOUCH_INTERVAL:
             session["touched"] = now
-            session.set_expiry(settings.APP_SESSION_IDLE_SECONDS)
+            # The row dies with the session, so clearsessions removes it after either limit.
+            remaining = session.get("created", now) + settings.APP_SESSION_MAX_AGE_SECONDS - now
+            session.set_expiry(max(1, min(settings.APP_SESSION_IDLE_SECONDS, remaining)))
             session.save()
 
     @staticmethod
@@ -88,6 +118,31 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
             "frame-ancestors": [settings.FLICKROCKET_ADMIN_ORIGIN],
         }
         response.xframe_options_exempt = True
+
+
+class AppCsrfViewMiddleware(CsrfViewMiddleware):
+    """Inside the iframe, where no cookie of ours survives, the CSRF secret lives in the embedded
+    session; everywhere else (the staff admin) in Django's usual first-party cookie
+    (``CSRF_USE_SESSIONS = False``).
+
+    With the secret in the session everywhere, every anonymous GET of the staff login page stored
+    a 14-day session row. The cookie is the global default because Django's admin protects its
+    views with its own ``csrf_protect``, which reads only the setting.
+    """
+
+    def _get_secret(self, request):
+        if not getattr(request, "embedded", False):
+            return super()._get_secret(request)
+        secret = request.session.get(CSRF_SESSION_KEY)
+        if secret is not None and len(secret) == CSRF_TOKEN_LENGTH:
+            secret = _unmask_cipher_token(secret)  # stored masked before Django 4.0
+        return secret
+
+    def _set_csrf_cookie(self, request, response):
+        if not getattr(request, "embedded", False):
+            return super()._set_csrf_cookie(request, response)
+        if request.session.get(CSRF_SESSION_KEY) != request.META["CSRF_COOKIE"]:
+            request.session[CSRF_SESSION_KEY] = request.META["CSRF_COOKIE"]
 
 
 class RequestLogMiddleware:

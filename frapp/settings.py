@@ -68,7 +68,12 @@ FULFILLMENT_STUCK_SECONDS = env.int("FULFILLMENT_STUCK_SECONDS", default=300)
 PRICE_CACHE_SECONDS = env.int("PRICE_CACHE_SECONDS", default=120)
 
 APP_SESSION_IDLE_SECONDS = env.int("APP_SESSION_IDLE_SECONDS", default=30 * 60)
+# A launch URL carries no time the platform signed, so a session also ends this long after the
+# launch that opened it, however busy it has been.
+APP_SESSION_MAX_AGE_SECONDS = env.int("APP_SESSION_MAX_AGE_SECONDS", default=12 * 60 * 60)
 OAUTH_STATE_MAX_AGE = env.int("OAUTH_STATE_MAX_AGE", default=10 * 60)
+# An App Store install nothing could tie to its shop waits this long for the owner's confirm click.
+OAUTH_PENDING_GRANT_MAX_AGE = env.int("OAUTH_PENDING_GRANT_MAX_AGE", default=24 * 60 * 60)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
@@ -100,6 +105,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "django_tasks_db",
+    "frapp",
     "oauth",
     "fulfillment.orders",
     "fulfillment.outbox",
@@ -116,7 +122,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "frapp.middleware.EmbeddedSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "frapp.middleware.AppCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
@@ -170,9 +176,14 @@ TASKS = {
 }
 
 # The embedded session travels in the URL path (see frapp/middleware.py); the CSRF secret lives
-# in that session, so neither needs a third-party cookie inside the FlickRocket iframe.
+# in that session (frapp.middleware.AppCsrfViewMiddleware), so neither needs a third-party cookie
+# inside the FlickRocket iframe. Outside it (the staff admin) the CSRF secret is a first-party
+# cookie, so an anonymous login page stores no session.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-CSRF_USE_SESSIONS = True
+CSRF_USE_SESSIONS = False
+CSRF_COOKIE_HTTPONLY = True
+# Django's deploy check looks for its own CsrfViewMiddleware by name; ours is a subclass of it.
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
 # Flash messages too: the default tries a cookie first, which the iframe would lose.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
@@ -190,6 +201,8 @@ SECURE_CSP = {
 # Pages meant for the FlickRocket iframe get frame-ancestors FLICKROCKET_ADMIN_ORIGIN instead
 # (frapp/middleware.py).
 X_FRAME_OPTIONS = "DENY"
+# The DEBUG 500 page and error mails list the path and headers, which carry the session key.
+DEFAULT_EXCEPTION_REPORTER = "frapp.debug.RedactingExceptionReporter"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
@@ -232,7 +245,10 @@ LOGGING = {
     },
     "formatters": {
         "json": {"()": "frapp.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "plain": {
+            "()": "frapp.logging.PlainFormatter",
+            "fmt": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+        },
     },
     "handlers": {
         "console": {
@@ -241,9 +257,15 @@ LOGGING = {
             "formatter": env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain"),
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "filters": ["redact"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Filters on a logger change the record before any handler sees it, including handlers that
+    # do not use ours (frapp/apps.py installs them again whatever this says).
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        "django": {"filters": ["redact"]},
+        "django.request": {"filters": ["redact"]},
+        "django.security.csrf": {"filters": ["redact"]},
+        # Django's default LOGGING, applied first, stops runserver's lines here; ours format them.
+        "django.server": {"level": "WARNING", "filters": ["redact"], "propagate": True},
         "urllib3": {"level": "WARNING"},
     },
 }

@@ -1,15 +1,31 @@
 """The one way the app hands out a spreadsheet: a streamed CSV with its formula guard."""
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 
 from django.http import StreamingHttpResponse
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Whichever separator a spreadsheet splits on (comma in most locales, semicolon in Germany,
+# Austria and France, tab when pasted), each piece becomes a cell of its own; line breaks
+# too, for importers that ignore quoting.
+_SEPARATORS = re.compile(r"[,;\t\r\n]")
+_LEADING = " \"'"
+
 
 def csv_safe(value):
     """Spreadsheets run cells starting with = + - @ (or tab/CR) as formulas, and shop texts
-    (names, titles, uploaded cells) come from strangers: prefix those with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    (names, titles, uploaded cells) come from strangers: prefix those with a quote.
+
+    ``Bob;=2+5`` is harmless to a comma reader but is two cells, one a formula, to a semicolon
+    reader, so every piece after any separator counts (OWASP's CSV injection guidance).
+    """
+    if not isinstance(value, str):
+        return value
+    if value[:1] in FORMULA_STARTS or any(
+        piece.lstrip(_LEADING)[:1] in FORMULA_STARTS for piece in _SEPARATORS.split(value)
+    ):
         return "'" + value
     return value
 

@@ -1,12 +1,25 @@
 from functools import wraps
 
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
-from . import client as fr
-from .selectors import installation_for
+import flickrocket as fr
+
+from .selectors import installation_for, pending_grants_for
 
 
 def _install_page(request, installation=None, status=200):
+    """The install page; a shop without a working install that holds App Store grants waiting
+    for its confirmation sees those instead, from its own verified launch only."""
+    if installation is None or not installation.is_usable:
+        pending = pending_grants_for(company_id=request.company_id)
+        if pending:
+            return render(
+                request,
+                "oauth/pending.html",
+                {"installation": installation, "pending_grants": pending},
+                status=status,
+            )
     return render(
         request,
         "oauth/install.html",
@@ -15,10 +28,84 @@ def _install_page(request, installation=None, status=200):
     )
 
 
-def embedded_view(view=None, *, require_install: bool = True):
+install_page = _install_page
+
+
+# What each permission lets the app do, in the words a page uses to ask for it.
+PERMISSIONS = {
+    "orders": _("the permission to read and update orders"),
+    "products": _("the permission to read products and price models"),
+    "webhooks": _("the permission to manage webhooks"),
+}
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _problem_page(request, template: str, context: dict, status: int):
+    """A full page, or for htmx the fragment alone swapped into the page's main area.
+
+    htmx does not swap 4xx/5xx answers, and the element that asked (a table, a row) is the
+    wrong place for a page-wide problem: the fragment goes out as 200 and retargets ``#main``.
+    """
+    if _is_htmx(request):
+        response = render(request, f"oauth/_{template}.html", context)
+        response["HX-Retarget"] = "#main"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, f"oauth/{template}.html", context, status=status)
+
+
+def _typed_values(request, kwargs) -> list[tuple[str, str, str]]:
+    """What the owner typed into the refused form, so the page can hand it back."""
+    if request.method != "POST":
+        return []
+    order_id = kwargs.get("order_id")
+    typed = []
+    for name, value in request.POST.items():
+        value = value.strip()
+        if not value:
+            continue
+        if name == "order_id":
+            label = _("Order")
+        elif name == "tracking_number" and order_id:
+            label = _("Tracking number(s) for order %(order)s") % {"order": order_id}
+        elif name == "tracking_number":
+            label = _("Tracking number(s)")
+        elif name.startswith("tracking_") and name.removeprefix("tracking_").isdigit():
+            label = _("Tracking number(s) for order %(order)s") % {"order": name.removeprefix("tracking_")}
+        elif name == "address":
+            label = _("Address")
+        else:
+            continue
+        typed.append((name, label, value))
+    return typed
+
+
+def missing_permission_page(request, scope: str | None, kwargs=None):
+    """403: the installation lacks ``scope``; one button re-runs the install asking for it."""
+    context = {
+        "scope": scope,
+        "permission": PERMISSIONS.get(scope, "") if scope else "",
+        "typed": _typed_values(request, kwargs or {}),
+    }
+    return _problem_page(request, "missing_permission", context, status=403)
+
+
+def request_refused_page(request, exc: fr.RequestFailed):
+    """FlickRocket refused or could not answer a call no view explained in place."""
+    context = {"message": str(exc), "status": exc.status, "retryable": exc.retryable}
+    return _problem_page(request, "request_refused", context, status=503 if exc.retryable else 502)
+
+
+def embedded_view(view=None, *, require_install: bool = True, scope: str | None = None):
     """Only for a launched session: the company comes from the session, never from the URL.
 
-    Pages of a company whose grant is missing or refused show the install page instead.
+    Pages of a company whose grant is missing or refused show the install page instead. FlickRocket
+    failures become a page here, once, at the edge: a missing permission (known in advance from
+    the installation's ``scope``, or from FlickRocket's 403) the missing-permission page, any
+    other refusal a page that quotes FlickRocket. Views only handle what they can explain in place.
     """
 
     def decorator(view_func):
@@ -31,10 +118,18 @@ def embedded_view(view=None, *, require_install: bool = True):
                 if installation is None or not installation.is_usable:
                     return _install_page(request, installation)
                 request.installation = installation
+                granted = installation.scope_list
+                # An empty list means "not recorded": FlickRocket's 403 then says it instead.
+                if scope and granted and scope not in granted:
+                    return missing_permission_page(request, scope, kwargs)
             try:
                 return view_func(request, *args, **kwargs)
             except (fr.NotInstalled, fr.NeedsReinstall):
                 return _install_page(request, installation_for(company_id=request.company_id))
+            except fr.Forbidden as exc:
+                return missing_permission_page(request, exc.scope, kwargs)
+            except fr.RequestFailed as exc:
+                return request_refused_page(request, exc)
 
         return wrapper
 

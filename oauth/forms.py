@@ -1,5 +1,7 @@
 from django import forms
 
+from .services import known_scopes
+
 
 class LaunchForm(forms.Form):
     """The Start URL's query: FlickRocket's names, kept as they are."""
@@ -19,3 +21,13 @@ class CallbackForm(forms.Form):
 class AuthorizeForm(forms.Form):
     scope = forms.CharField(required=False, max_length=500)
     CompanyID = forms.RegexField(regex=r"^\d{1,18}$", required=False)
+
+
+class InstallForm(forms.Form):
+    """The install button; ``scope`` (comma-separated) adds permissions a page found missing."""
+
+    scope = forms.CharField(required=False, max_length=500)
+
+    def clean_scope(self) -> list[str]:
+        known = known_scopes()
+        return [s.strip() for s in self.cleaned_data.get("scope", "").split(",") if s.strip() in known]

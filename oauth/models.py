@@ -47,11 +47,38 @@ class OAuthFlow(models.Model):
     """An install this app started. The callback must match one, for the same company, once."""
 
     state = models.CharField(max_length=64, unique=True)
-    company_id = models.BigIntegerField(null=True, blank=True)  # unknown for App Store starts
+    # Set only for a flow started from a verified launch; an App Store start belongs to no shop.
+    company_id = models.BigIntegerField(null=True, blank=True)
+    # The App Store's unsigned CompanyID: shown to people, never trusted as the flow's company.
+    company_hint = models.BigIntegerField(null=True, blank=True)
     user_id = models.CharField(max_length=200, blank=True)
     scopes = models.CharField(max_length=500)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"OAuth flow for company {self.company_id}"
+
+
+class PendingGrant(models.Model):
+    """A grant from an App Store start that nothing has yet proven belongs to the shop it names.
+
+    Its tokens live here, never in an Installation, so nothing serves a page with them; a
+    verified launch of ``company_id`` confirms it, or it expires and is pruned.
+    """
+
+    company_id = models.BigIntegerField(db_index=True)  # the callback's unsigned claim
+    scopes = models.CharField(max_length=500, blank=True)
+    user_name = models.CharField(max_length=200, blank=True)
+    refresh_token_encrypted = models.TextField()
+    access_token_encrypted = models.TextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Pending grant for company {self.company_id}"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [s.strip() for s in self.scopes.split(",") if s.strip()]

@@ -10,4 +10,6 @@ urlpatterns = [
     path("install", views.install, name="install"),
     path("connection", views.connection, name="connection"),
     path("disconnect", views.disconnect, name="disconnect"),
+    path("pending/<int:grant_id>/confirm", views.confirm_pending, name="confirm_pending"),
+    path("pending/<int:grant_id>/discard", views.discard_pending, name="discard_pending"),
 ]

@@ -1,18 +1,20 @@
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.core import signing
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from flickrocket.signing import launch_is_valid
+from frapp.errors import AppError
 from frapp.middleware import embedded_session_prefix
 
 from . import services
-from .decorators import embedded_view
-from .forms import AuthorizeForm, CallbackForm, LaunchForm
+from .decorators import embedded_view, install_page
+from .forms import AuthorizeForm, CallbackForm, InstallForm, LaunchForm
 from .selectors import installation_for
-from .signing import launch_is_valid
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +54,19 @@ def launch(request):
 @require_http_methods(["GET", "POST"])
 @embedded_view(require_install=False)
 def install(request):
-    """GET shows what the app asks for; POST (a top-level navigation) starts OAuth."""
+    """GET shows what the app asks for; POST (a top-level navigation) starts OAuth.
+
+    The POST may carry ``scope`` (comma-separated) to ask for permissions on top of the
+    defaults and what the shop granted so far; unknown names are ignored.
+    """
     if request.method == "GET":
-        return render(
-            request,
-            "oauth/install.html",
-            {"installation": installation_for(company_id=request.company_id)},
-        )
-    flow = services.start_install(
+        return install_page(request, installation_for(company_id=request.company_id))
+    form = InstallForm(request.POST)
+    extra = form.cleaned_data["scope"] if form.is_valid() else []
+    flow = services.start_launch_install(
         company_id=request.company_id,
         user_id=request.flickrocket_user_id or "",
-        scopes=list(settings.FLICKROCKET_SCOPES),
+        extra_scopes=extra,
     )
     return _to_flickrocket(request, flow)
 
@@ -75,10 +79,10 @@ def authorize(request):
     form.is_valid()
     scope = form.cleaned_data.get("scope") or ""
     company = form.cleaned_data.get("CompanyID")
-    flow = services.start_install(
-        company_id=int(company) if company else None,
-        user_id="",
+    # CompanyID here is unsigned: the flow belongs to no shop until the grant proves one.
+    flow = services.start_app_store_install(
         scopes=scope.replace(" ", "").split(","),
+        company_hint=int(company) if company else None,
     )
     return _to_flickrocket(request, flow)
 
@@ -127,6 +131,8 @@ def callback(request):
             status=status,
         )
     else:
+        # Installed, or held for the owner's confirmation: either way the next step is the app
+        # opened from FlickRocket's admin (a pending grant shows its confirm page there).
         back = settings.FLICKROCKET_APP_ADMIN_URL.replace("{company_id}", str(installation.company_id))
         response = redirect(back)
     response.delete_cookie(FLOW_COOKIE, path="/oauth/")
@@ -139,6 +145,27 @@ def callback(request):
 def connection(request):
     """What the app may do for this shop, since when, and the way to disconnect it."""
     return render(request, "oauth/connection.html", {"installation": request.installation})
+
+
+@require_POST
+@embedded_view(require_install=False)
+def confirm_pending(request, grant_id: int):
+    """One click from a verified launch makes a held App Store grant this shop's install."""
+    try:
+        services.confirm_pending_grant(
+            company_id=request.company_id, grant_id=grant_id, user_id=request.flickrocket_user_id or ""
+        )
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("oauth:install")
+    return redirect(HOME)
+
+
+@require_POST
+@embedded_view(require_install=False)
+def discard_pending(request, grant_id: int):
+    services.discard_pending_grant(company_id=request.company_id, grant_id=grant_id)
+    return redirect("oauth:install")
 
 
 @require_POST

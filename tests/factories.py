@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils import timezone
 
+from flickrocket.signing import launch_hmac
 from oauth.crypto import encrypt
 from oauth.models import Installation
-from oauth.signing import launch_hmac
 
 VECTORS = json.loads((Path(__file__).resolve().parent / "vectors.json").read_text())
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+import flickrocket as fr
 from frapp.errors import AppError
-from fulfillment.orders.tracking import normalize_tracking
+from fulfillment.orders.tracking import normalize_tracking, visible_text
 from fulfillment.outbox.models import PendingUpdate
-from oauth import client as fr
 
 from .models import CsvImport, CsvImportRow
-from .parsing import CSV_MAX_BYTES, CSV_MAX_ROWS, _csv_rows
+from .parsing import CSV_MAX_BYTES, CSV_MAX_ROWS, _csv_rows, _is_order_id, _swallowed_lines
 
 SHIPPED = fr.Fulfillment.SHIPPED
 State = PendingUpdate.State
@@ -32,9 +33,10 @@ def preview_tracking_csv(
     """
     if len(data) > CSV_MAX_BYTES:
         raise AppError("The file is larger than 2 MB.", field_errors={"file": ["Too large."]})
-    rows = list(_csv_rows(data))
-    if rows and rows[0][1] and not rows[0][1][0].strip().lstrip("#").isdigit():
-        rows = rows[1:]  # a header line
+    rows = _csv_rows(data)
+    if rows and rows[0].cells and not _is_order_id(rows[0].cells[0].strip().lstrip("#")):
+        if not _swallowed_lines(rows[0]):
+            rows = rows[1:]  # a header line
     if not rows:
         raise AppError("The file has no rows.", field_errors={"file": ["No rows."]})
     if len(rows) > CSV_MAX_ROWS:
@@ -45,13 +47,22 @@ def preview_tracking_csv(
     pending = _pending_ships(company_id)
     seen: dict[int, int] = {}
     built = []
-    for line, cells in rows:
+    for record in rows:
+        line, cells = record.line, record.cells
         raw_id = cells[0].strip() if cells else ""
         raw_tracking = ",".join(cells[1:]).strip() if len(cells) > 1 else ""
-        row = CsvImportRow(line=line, raw_order_id=raw_id[:100], tracking_number=raw_tracking[:200])
-        order_id = int(raw_id.lstrip("#")) if raw_id.lstrip("#").isdigit() else None
+        # Kept for the preview, so what cannot be stored or seen (NUL, zero-width) is spelled out.
+        row = CsvImportRow(
+            line=line,
+            raw_order_id=visible_text(raw_id)[:100],
+            tracking_number=visible_text(raw_tracking)[:200],
+        )
+        order_id = int(raw_id.lstrip("#")) if _is_order_id(raw_id.lstrip("#")) else None
         row.order_id = order_id if order_id is not None and order_id < 2**62 else None
-        if row.order_id is None:
+        swallowed = _swallowed_lines(record)
+        if swallowed:
+            row.verdict, row.reason = CsvImportRow.Verdict.INVALID, swallowed[:300]
+        elif row.order_id is None:
             row.verdict, row.reason = CsvImportRow.Verdict.INVALID, "The order id is not a number."
         elif row.order_id in seen:
             row.verdict = CsvImportRow.Verdict.DUPLICATE
@@ -78,7 +89,7 @@ def preview_tracking_csv(
         job = CsvImport.objects.create(
             company_id=company_id,
             user_id=user_id or "",
-            filename=filename[:255],
+            filename=visible_text(filename)[:255],
             ship=ship,
             total_rows=len(built),
             ready_rows=sum(1 for r in built if r.verdict == CsvImportRow.Verdict.READY),
@@ -120,7 +131,15 @@ def confirm_tracking_csv(*, company_id: int, user_id: str, import_id: int) -> Cs
     return job
 
 
-def cancel_tracking_csv(*, company_id: int, import_id: int) -> None:
-    CsvImport.objects.filter(company_id=company_id, pk=import_id, state=CsvImport.State.PREVIEW).update(
+def cancel_tracking_csv(*, company_id: int, import_id: int) -> CsvImport:
+    """Cancel a previewed import of this company; one already confirmed goes on."""
+    job = CsvImport.objects.filter(company_id=company_id, pk=import_id).first()
+    if job is None:
+        raise AppError(gettext("This import does not exist."))
+    if CsvImport.objects.filter(pk=job.pk, state=CsvImport.State.PREVIEW).update(
         state=CsvImport.State.CANCELLED
-    )
+    ):
+        job.state = CsvImport.State.CANCELLED
+    else:
+        job.refresh_from_db(fields=["state"])
+    return job

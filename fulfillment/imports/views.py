@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frapp.errors import AppError
@@ -21,7 +22,7 @@ def _is_htmx(request) -> bool:
 
 
 @require_http_methods(["GET", "POST"])
-@embedded_view
+@embedded_view(scope="orders")
 def csv_upload(request):
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     context = {"form": form, "imports": selectors.recent_imports(company_id=request.company_id)}
@@ -104,7 +105,14 @@ def csv_import_confirm(request, import_id: int):
 @require_POST
 @embedded_view
 def csv_import_cancel(request, import_id: int):
-    services.cancel_tracking_csv(company_id=request.company_id, import_id=import_id)
+    _import_or_404(request, import_id)  # another shop's import is not found, like any foreign id
+    try:
+        job = services.cancel_tracking_csv(company_id=request.company_id, import_id=import_id)
+    except AppError:
+        raise Http404("No such import") from None
+    if job.state != CsvImport.State.CANCELLED:
+        messages.error(request, _("This import was already confirmed; it cannot be cancelled any more."))
+        return redirect("imports:detail", import_id=import_id)
     messages.info(request, "Import cancelled; nothing was sent.")
     return redirect("imports:upload")
 

@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.outbox import services as outbox
 from fulfillment.outbox.bulk import mark_many_shipped
 from fulfillment.outbox.models import Source
-from oauth import client as fr
 from oauth.decorators import embedded_view
 
 from . import selectors, services
@@ -16,14 +16,15 @@ from .forms import ScanForm, SelectionForm, new_form_key
 
 
 @require_http_methods(["GET", "POST"])
-@embedded_view
+@embedded_view(scope="orders")
 def scan(request):
     """Scan an order id, then its tracking number: the order ships; ready for the next."""
     context = {"form_key": new_form_key()}
     if request.method == "GET":
         return render(request, "orders/scan.html", {**context, "form": ScanForm()})
     form = ScanForm(request.POST)
-    if not form.is_valid():
+    valid = form.is_valid()
+    if "order_id" not in form.cleaned_data:
         return render(request, "orders/scan.html", {**context, "form": form}, status=400)
     order_id = form.cleaned_data["order_id"]
     try:
@@ -31,7 +32,7 @@ def scan(request):
     except fr.NotFound:
         form.add_error("order_id", f"Order {order_id} is not one of this shop's orders.")
         return render(request, "orders/scan.html", {**context, "form": form}, status=404)
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         form.add_error(None, str(exc))
         return render(request, "orders/scan.html", {**context, "form": form}, status=503)
     row = detail.row
@@ -39,6 +40,14 @@ def scan(request):
     if "tracking_number" not in request.POST:
         # Step one: the order was scanned; show it and wait for its tracking number.
         return render(request, "orders/scan.html", {**context, "form": form, "row": row, "step": "tracking"})
+    if not valid:
+        # The scanned order stays on screen: only the tracking box needs another go.
+        return render(
+            request,
+            "orders/scan.html",
+            {**context, "form": form, "row": row, "step": "tracking"},
+            status=400,
+        )
     try:
         update = outbox.mark_shipped(
             company_id=request.company_id,
@@ -73,7 +82,7 @@ def scan(request):
 
 
 @require_POST
-@embedded_view
+@embedded_view(scope="orders")
 def bulk_ship(request):
     form = SelectionForm(request.POST)
     if not form.is_valid():
@@ -133,13 +142,13 @@ def _printable_selection(request, template: str, extra=lambda rows: {}):
 
 
 @require_http_methods(["GET", "POST"])
-@embedded_view
+@embedded_view(scope="orders")
 def packing_slips(request):
     return _printable_selection(request, "orders/slips.html")
 
 
 @require_http_methods(["GET", "POST"])
-@embedded_view
+@embedded_view(scope="orders")
 def pick_list(request):
     return _printable_selection(
         request, "orders/picklist.html", lambda rows: {"items": selectors.pick_items(rows)}

@@ -14,9 +14,9 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.utils import timezone
 
+import flickrocket as fr
 from fulfillment.outbox.models import CompanyOutbox, PendingUpdate
 from fulfillment.outbox.selectors import stuck_after
-from oauth import client as fr
 
 from .models import ListCache
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+import msgspec
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+import flickrocket as fr
 from fulfillment.outbox.models import CompanyOutbox
-from oauth import client as fr
+from oauth.clients import client_for
 
 from .models import ListCache
 from .selectors import OrderList, Row, cached_order, list_version, overlay
@@ -52,7 +54,7 @@ def order_list(
     if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
         try:
             orders = _fetch(company_id, kind, created_at_min, created_at_max)
-        except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+        except fr.Transient as exc:
             if cache is None:
                 raise
             problem = str(exc)
@@ -113,13 +115,13 @@ def _parsed_orders(cache: ListCache) -> list[fr.Fulfillment]:
     if hit is not None:
         return hit
     payload = ListCache.objects.values_list("payload", flat=True).get(pk=cache.pk)
-    orders = [fr.Fulfillment.from_api(item) for item in payload]
+    orders = fr.parse_list(fr.Fulfillment, payload)
     _remember_parsed(cache, orders)
     return orders
 
 
 def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillment]:
-    client = fr.FlickRocketClient.for_page_view(company_id)
+    client = client_for(company_id)
     if kind == ListCache.Kind.OPEN:
         return client.open_fulfillments()
     if kind == ListCache.Kind.SHIPPED:
@@ -137,7 +139,7 @@ def remember_list(
         kind=kind,
         params=params,
         defaults={
-            "payload": [asdict(order) for order in orders],
+            "payload": msgspec.to_builtins(orders),
             "count": len(orders),
             "fetched_at": timezone.now(),
             "version": version,
@@ -165,9 +167,9 @@ def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
     """
     problem = ""
     try:
-        order = fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
+        order = client_for(company_id).fulfillment(order_id)
         since = timezone.now()
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         order = cached_order(company_id=company_id, order_id=order_id)
         if order is None:
             raise
@@ -184,6 +186,6 @@ def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:
     for row in listing.rows:
         order = row.order
         if row.is_shipped and not order.is_shipped:
-            order = fr.Fulfillment(**{**order.__dict__, "status": fr.Fulfillment.SHIPPED})
+            order = msgspec.structs.replace(order, status=fr.Fulfillment.SHIPPED)
         orders[order.id] = order
     return orders

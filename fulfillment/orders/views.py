@@ -7,12 +7,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.outbox import selectors as outbox_selectors
 from fulfillment.outbox import services as outbox
 from fulfillment.outbox.models import Source
 from fulfillment.outbox.scheduling import kick_if_idle
-from oauth import client as fr
 from oauth.decorators import embedded_view
 
 from . import selectors, services
@@ -45,7 +45,7 @@ def _order_list(request, kind: str):
             created_at_max=high if kind == ListCache.Kind.ALL else None,
             refresh=request.GET.get("refresh") == "1" or request.session.pop("fresh_launch", False),
         )
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         return render(
             request,
             "orders/list.html",
@@ -81,28 +81,31 @@ def _order_list(request, kind: str):
         ),
         "bulk_key": new_form_key(),
     }
-    template = (
-        "orders/list.html#table"
-        if _is_htmx(request) and request.headers.get("HX-Target") == "order-table"
-        else "orders/list.html"
-    )
-    return render(request, template, context)
+    table_only = _is_htmx(request) and request.headers.get("HX-Target") == "order-table"
+    if table_only and form.errors:
+        # The errors belong next to the filter inputs, outside the table htmx asked for.
+        response = render(request, "orders/list.html", context)
+        response["HX-Retarget"] = "#main"
+        response["HX-Reselect"] = "#main"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    return render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="orders")
 def open_fulfillments(request):
     return _order_list(request, ListCache.Kind.OPEN)
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="orders")
 def shipped_fulfillments(request):
     return _order_list(request, ListCache.Kind.SHIPPED)
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="orders")
 def all_fulfillments(request):
     return _order_list(request, ListCache.Kind.ALL)
 
@@ -138,11 +141,11 @@ def _detail_context(request, order_id: int, *, form=None):
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="orders")
 def order_detail(request, order_id: int):
     try:
         context = _detail_context(request, order_id)
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         return render(
             request,
             "orders/detail.html",
@@ -153,7 +156,7 @@ def order_detail(request, order_id: int):
 
 
 @require_POST
-@embedded_view
+@embedded_view(scope="orders")
 def ship_order(request, order_id: int):
     """Ship or save tracking for one order: from its page, or inline from a list row (htmx)."""
     inline = _is_htmx(request) and request.POST.get("from") == "list"
@@ -198,7 +201,7 @@ def ship_order(request, order_id: int):
         return redirect("orders:detail", order_id=order_id)
     try:
         context = _detail_context(request, order_id, form=form)
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         messages.error(request, str(exc))
         return redirect("orders:detail", order_id=order_id)
     return render(request, "orders/detail.html", context, status=400)

@@ -9,8 +9,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+import flickrocket as fr
 from fulfillment.imports.settling import _import_row_settled
-from oauth import client as fr
 
 from .models import PendingUpdate, UpdateEvent
 

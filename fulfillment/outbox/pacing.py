@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from oauth import client as fr
+import flickrocket as fr
 
 from .models import CompanyOutbox
 

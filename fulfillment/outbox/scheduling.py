@@ -1,19 +1,26 @@
-"""When a company's send task runs: once per due time, resumed after crashes and from page views."""
+"""When a company's send task runs: once per due time, resumed after crashes, from page views
+and after a reinstall."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from .models import CompanyOutbox, PendingUpdate
+from oauth.selectors import installation_for
+
+from .models import CompanyOutbox, PendingUpdate, UpdateEvent
 from .outcomes import _release_expired_leases
 from .pacing import _outbox_for_update
 
+logger = logging.getLogger(__name__)
 State = PendingUpdate.State
+Event = UpdateEvent.Kind
 
 
 def schedule_sending(*, company_id: int, at: datetime | None = None) -> None:
@@ -54,6 +61,8 @@ def resume_due_work(*, company_id: int | None = None) -> int:
 
 def kick_if_idle(*, company_id: int) -> None:
     """Page views call this: due work whose task is missing or long overdue gets one."""
+    if wake_after_reinstall(company_id=company_id):
+        return
     now = timezone.now()
     stale = now - timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
     outbox = CompanyOutbox.objects.filter(company_id=company_id).first()
@@ -65,3 +74,40 @@ def kick_if_idle(*, company_id: int) -> None:
     ).exists()
     if has_due:
         resume_due_work(company_id=company_id)
+
+
+def wake_after_reinstall(*, company_id: int) -> int:
+    """Changes that were waiting when the app was (re)installed are sent now; returns how many.
+
+    A change waits with a future ``next_attempt_at``; an install newer than its last touch is
+    the access it waited for. Waking touches it, so the same install wakes it only once.
+    """
+    installation = installation_for(company_id=company_id)
+    if installation is None or not installation.is_usable or installation.installed_at is None:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            PendingUpdate.objects.select_for_update()
+            .filter(
+                company_id=company_id,
+                state=State.QUEUED,
+                next_attempt_at__gt=now,
+                updated_at__lt=installation.installed_at,
+            )
+            .exclude(last_error="")
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return 0
+        PendingUpdate.objects.filter(pk__in=ids).update(next_attempt_at=now, updated_at=now)
+        UpdateEvent.objects.bulk_create(
+            [
+                UpdateEvent(update_id=pk, kind=Event.RETRIED, detail=gettext("The app was installed again."))
+                for pk in ids
+            ],
+            batch_size=500,
+        )
+        schedule_sending(company_id=company_id)
+    logger.info("company %s: %s waiting changes resumed after an install", company_id, len(ids))
+    return len(ids)

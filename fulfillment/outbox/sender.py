@@ -7,7 +7,6 @@ and paces every call through the company's ``CompanyOutbox`` row, which all work
 from __future__ import annotations
 
 import logging
-import random
 import time
 from datetime import timedelta
 
@@ -16,12 +15,15 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from oauth import client as fr
+import flickrocket as fr
+from oauth.clients import client_for
+from oauth.selectors import installation_for
 
+from .access import ACCESS_RECHECK_SECONDS, _park_for_access, access_removed_reason, permission_missing_reason
 from .models import CompanyOutbox, PendingUpdate, UpdateEvent
 from .outcomes import _finish, _release_expired_leases, _requeue
 from .pacing import _give_back_reservation, _hold_company, _observe_call_limit, _reserve_call
-from .scheduling import schedule_sending
+from .scheduling import schedule_sending, wake_after_reinstall
 
 logger = logging.getLogger(__name__)
 State = PendingUpdate.State
@@ -36,6 +38,13 @@ def send_pending_updates(*, company_id: int) -> int:
     now = timezone.now()
     CompanyOutbox.objects.filter(company_id=company_id, scheduled_for__lte=now).update(scheduled_for=None)
     _release_expired_leases(company_id=company_id)
+    wake_after_reinstall(company_id=company_id)
+    installation = installation_for(company_id=company_id)
+    if installation is None or not installation.is_usable:
+        # Without access every call would fail the same way: wait for the reinstall instead.
+        _park_for_access(company_id, access_removed_reason())
+        _schedule_next(company_id, after_pace=False)
+        return 0
     batch = settings.FULFILLMENT_OUTBOX_BATCH
     max_wait = settings.FULFILLMENT_OUTBOX_MAX_PACE_WAIT
     client = _worker_client(company_id)
@@ -86,8 +95,9 @@ def _worker_client(company_id: int) -> fr.FlickRocketClient:
     connect = settings.FLICKROCKET_CONNECT_TIMEOUT
     fitting = settings.FULFILLMENT_OUTBOX_LEASE_SECONDS / tries - connect - 1.0
     read = min(settings.FLICKROCKET_READ_TIMEOUT, max(1.0, fitting))
-    return fr.FlickRocketClient(
+    return client_for(
         company_id,
+        purpose="worker",
         read_timeout=read,
         max_attempts=WORKER_ATTEMPTS,
         max_rate_wait=0,
@@ -132,14 +142,16 @@ def _send(client: fr.FlickRocketClient, update: PendingUpdate) -> str:
         result = client.update_fulfillment(
             update.order_id, tracking_number=update.tracking_number, status=update.status
         )
-    except (fr.NotInstalled, fr.NeedsReinstall) as exc:
-        _requeue(update, exc, delay=settings.FULFILLMENT_OUTBOX_REINSTALL_DELAY)
+    except (fr.NotInstalled, fr.NeedsReinstall, fr.Forbidden) as exc:
+        reason = permission_missing_reason() if isinstance(exc, fr.Forbidden) else access_removed_reason()
+        _requeue(update, fr.NeedsReinstall(reason), delay=ACCESS_RECHECK_SECONDS)
+        _park_for_access(update.company_id, reason)
         return "not_installed"
     except fr.RateLimited as exc:
         _hold_company(update.company_id, exc.retry_after)
         _requeue(update, exc, delay=exc.retry_after)
         return "retry"
-    except (fr.Unavailable, fr.BadResponse) as exc:
+    except fr.Transient as exc:
         # A garbled or missing answer to a PUT may hide an applied write; the same PUT again
         # is harmless, so both are retried like an outage.
         _requeue(update, exc, delay=_backoff(update.attempts))
@@ -158,8 +170,7 @@ def _accepted_detail(result: fr.Fulfillment) -> str:
 
 
 def _backoff(attempts: int) -> float:
-    base = settings.FULFILLMENT_OUTBOX_BACKOFF_BASE
-    return min(900.0, base * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
+    return fr.backoff(attempts, base=settings.FULFILLMENT_OUTBOX_BACKOFF_BASE, cap=900.0)
 
 
 def _schedule_next(company_id: int, *, after_pace: bool) -> None:

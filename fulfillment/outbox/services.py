@@ -10,12 +10,13 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.imports.models import CsvImport
 from fulfillment.imports.settling import _import_row_settled
 from fulfillment.orders.selectors import cached_order_index
 from fulfillment.orders.tracking import normalize_tracking
-from oauth import client as fr
+from oauth.clients import client_for
 
 from .models import AuditEntry, PendingUpdate, Source, UpdateEvent
 from .scheduling import schedule_sending
@@ -56,9 +57,10 @@ def _confirm_order_exists(
 ) -> None:
     """A forged or mistyped id never becomes an outbox row: it must be one of this shop's orders.
 
-    When FlickRocket cannot say (down, limiting, garbled), the change is queued anyway: the
-    company comes from the session, so the worst a bad id can do is end as a visible "refused",
-    while refusing to save would lose what the owner typed.
+    When FlickRocket cannot say (down, limiting, garbled, or the app lost its ``orders``
+    permission), the change is queued anyway: the company comes from the session, so the worst
+    a bad id can do is end as a visible "refused", while refusing to save would lose what the
+    owner typed. Without the permission it waits in the outbox for the reinstall.
     """
     if order is not None and order.id == order_id:
         return
@@ -67,10 +69,10 @@ def _confirm_order_exists(
     if PendingUpdate.objects.filter(company_id=company_id, order_id=order_id, state=State.ACCEPTED).exists():
         return
     try:
-        fr.FlickRocketClient.for_page_view(company_id).fulfillment(order_id)
+        client_for(company_id).fulfillment(order_id)
     except fr.NotFound:
         raise AppError(f"Order {order_id} is not one of this shop's orders.") from None
-    except (fr.Unavailable, fr.RateLimited, fr.BadResponse) as exc:
+    except (fr.Transient, fr.Forbidden) as exc:
         logger.info("order %s of company %s not verified (%s); queued anyway", order_id, company_id, exc)
 
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from flickrocket import PriceModel
 from frapp.dates import platform_time
 from frapp.spreadsheets import csv_safe_row
-from oauth.client import PriceModel
 
 from .money import (
     COUNTRY_PRICE_DECIMALS,

@@ -7,15 +7,16 @@ down, the last copy is shown with its age instead of an error.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import msgspec
 from django.conf import settings
 from django.utils import timezone
 
-from oauth import client as fr
+import flickrocket as fr
+from oauth.clients import client_for
 
 from .models import PriceListCache
 
@@ -34,14 +35,14 @@ class PriceList:
 
 
 def _decode(rows: list[dict]) -> list[fr.PriceModel]:
-    return [fr.PriceModel.from_api(row) for row in rows]
+    return fr.parse_list(fr.PriceModel, rows)
 
 
 def _store(company_id: int, models: list[fr.PriceModel]) -> PriceListCache:
     cached, _ = PriceListCache.objects.update_or_create(
         company_id=company_id,
         defaults={
-            "models_json": [dataclasses.asdict(m) for m in models],
+            "models_json": msgspec.to_builtins(models),
             "fetched_at": timezone.now(),
         },
     )
@@ -59,7 +60,7 @@ def load_price_models(*, company_id: int, refresh: bool = False) -> PriceList:
     if cached and not refresh and cached.fetched_at >= fresh_after:
         return PriceList(_decode(cached.models_json), cached.fetched_at)
     try:
-        models = fr.FlickRocketClient.for_page_view(company_id).price_models()
+        models = client_for(company_id).price_models()
     except fr.Forbidden:
         raise
     except fr.RequestFailed as exc:
@@ -79,5 +80,5 @@ def load_price_model(*, company_id: int, price_id: int) -> tuple[fr.PriceModel, 
     prices = load_price_models(company_id=company_id)
     model = next((m for m in prices.models if m.id == price_id), None)
     if model is None:
-        model = fr.FlickRocketClient.for_page_view(company_id).price_model(price_id)
+        model = client_for(company_id).price_model(price_id)
     return model, prices

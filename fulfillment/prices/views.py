@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+import flickrocket as fr
 from frapp.spreadsheets import csv_response
-from oauth import client as fr
 from oauth.decorators import embedded_view
 
 from . import selectors, services
@@ -26,7 +26,7 @@ def _filtered(request, price_list):
 
 @never_cache
 @require_GET
-@embedded_view
+@embedded_view(scope="products")
 def price_list(request):
     try:
         price_list = services.load_price_models(company_id=request.company_id)
@@ -48,7 +48,7 @@ def price_list(request):
 
 
 @require_POST
-@embedded_view
+@embedded_view(scope="products")
 def refresh_prices(request):
     try:
         services.load_price_models(company_id=request.company_id, refresh=True)
@@ -65,7 +65,7 @@ def _csv_response(models, filename: str):
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="products")
 def export_prices(request):
     try:
         price_list = services.load_price_models(company_id=request.company_id)
@@ -85,7 +85,7 @@ def _model_or_404(request, price_id):
 
 @never_cache
 @require_GET
-@embedded_view
+@embedded_view(scope="products")
 def price_detail(request, price_id):
     try:
         model, price_list = _model_or_404(request, price_id)
@@ -99,7 +99,7 @@ def price_detail(request, price_id):
 
 
 @require_GET
-@embedded_view
+@embedded_view(scope="products")
 def export_price(request, price_id):
     try:
         model, _ = _model_or_404(request, price_id)

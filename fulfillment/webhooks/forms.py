@@ -2,7 +2,7 @@ from django import forms
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from oauth.client import WEBHOOK_TOPICS
+from flickrocket import WEBHOOK_TOPICS
 
 TOPIC_CHOICES = [(topic, topic) for topic in WEBHOOK_TOPICS]
 

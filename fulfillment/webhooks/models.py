@@ -63,3 +63,17 @@ class WebhookDelivery(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.processed_at is None
+
+
+class WebhookRefusalWindow(models.Model):
+    """How many refused attempts were recorded in one minute, by every web process together.
+
+    Refused attempts are unauthenticated writes; this row is what caps them, through the
+    database, so adding processes does not raise the cap.
+    """
+
+    minute = models.BigIntegerField(primary_key=True)  # Unix time // 60
+    recorded = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.recorded} refusals recorded in minute {self.minute}"

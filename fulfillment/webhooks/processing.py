@@ -8,7 +8,6 @@ and then after a task).
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,10 +17,11 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.orders.services import invalidate_lists
-from oauth import client as fr
 from oauth import services as oauth_services
+from oauth.clients import client_for
 from oauth.models import Installation
 
 from .models import WebhookDelivery
@@ -73,7 +73,7 @@ def _on_app_uninstalled(delivery: WebhookDelivery) -> Action:
     # captured body can be re-split to name another company; act only once FlickRocket itself
     # confirms the grant is gone.
     try:
-        fr.FlickRocketClient(delivery.company_id).token_info()
+        client_for(delivery.company_id, purpose="worker").token_info()
     except (fr.NeedsReinstall, fr.NotInstalled):
         pass
     else:
@@ -184,7 +184,7 @@ def process_delivery(*, delivery_id: int) -> str | None:
 
 
 def _retry_later(delivery: WebhookDelivery, error: str) -> str:
-    delay = min(600.0, 5.0 * 2 ** (delivery.attempts - 1)) * random.uniform(0.8, 1.2)
+    delay = fr.backoff(delivery.attempts, base=5.0, cap=600.0)
     when = timezone.now() + timedelta(seconds=delay)
     # The claim now means "not before": neither the sweep nor a stray task takes it early.
     WebhookDelivery.objects.filter(id=delivery.id, processed_at__isnull=True).update(

@@ -9,25 +9,33 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from oauth import client as fr
+import flickrocket as fr
+from flickrocket.signing import webhook_is_valid
 from oauth.models import Installation
-from oauth.signing import webhook_is_valid
 
-from .models import WebhookDelivery
+from .models import WebhookDelivery, WebhookRefusalWindow
 
 logger = logging.getLogger(__name__)
 
 
-# Refused attempts are unauthenticated writes: record at most this many a minute per process.
+# Refused attempts are unauthenticated writes: at most this many a minute are recorded, by all
+# processes together (WebhookRefusalWindow); the rest are only logged.
 REFUSALS_RECORDED_PER_MINUTE = 60
+REFUSAL_WINDOWS_KEPT = 5  # minutes of counters kept; older ones are deleted as new ones open
+# Acting twice on these is wrong or pointless, and their body identifies the event: an order is
+# created once; an uninstall notice belongs to one install (see _install_epoch). Every other
+# topic (app/update, order/update, ...) names only the object, so the same body later is a new
+# event, acted on or recorded every time.
+DEDUPLICATED_TOPICS = frozenset({"order/create", "app/uninstalled"})
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ def receive_delivery(*, raw: bytes) -> Receipt:
                 company_id=company_id,
                 topic=topic,
                 payload=payload,
-                dedupe_key=dedupe_key(payload, epoch=_install_epoch(company_id, topic)),
+                dedupe_key=_delivery_key(payload, company_id=company_id, topic=topic),
             )
             # robust: the row is committed either way; a failed enqueue is resumed later.
             transaction.on_commit(partial(enqueue_delivery, delivery.id), robust=True)
@@ -88,6 +96,12 @@ def dedupe_key(payload: dict, *, epoch: str = "") -> str:
     """The same event delivered again has the same key, whatever the key order or spacing."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256((epoch + canonical).encode("utf-8")).hexdigest()
+
+
+def _delivery_key(payload: dict, *, company_id: int, topic: str) -> str:
+    if topic not in DEDUPLICATED_TOPICS:
+        return dedupe_key(payload, epoch=uuid.uuid4().hex)  # never equal to another delivery's
+    return dedupe_key(payload, epoch=_install_epoch(company_id, topic))
 
 
 def _install_epoch(company_id: int, topic: str) -> str:
@@ -119,24 +133,51 @@ def _record_refusal(body: dict, reason: str) -> None:
     logger.warning("webhook refused (%s) claiming company %s topic %r", reason, company_id, topic[:64])
     if company_id is None:
         return
-    minute_key = f"webhook-refusals:{int(time.time() // 60)}"
-    cache.add(minute_key, 0, timeout=120)
     try:
-        if cache.incr(minute_key) > REFUSALS_RECORDED_PER_MINUTE:
+        if not _take_refusal_slot():
             return
-    except ValueError:
-        return
-    now = timezone.now()
-    WebhookDelivery.objects.create(
-        company_id=company_id,
-        topic=topic[:64],
-        signature_ok=False,
-        dedupe_key=None,
-        received_at=now,
-        processed_at=now,
-        outcome=WebhookDelivery.Outcome.REFUSED,
-        error=f"Refused: {reason}.",
-    )
+        now = timezone.now()
+        WebhookDelivery.objects.create(
+            company_id=company_id,
+            topic=topic[:64],
+            signature_ok=False,
+            dedupe_key=None,
+            received_at=now,
+            processed_at=now,
+            outcome=WebhookDelivery.Outcome.REFUSED,
+            error=f"Refused: {reason}.",
+        )
+    except DatabaseError:
+        # A diagnostic trace only: the sender gets its 401 whether or not it was written.
+        logger.warning("webhook refusal not recorded: the database refused the write", exc_info=True)
+
+
+def _take_refusal_slot() -> bool:
+    """One of this minute's REFUSALS_RECORDED_PER_MINUTE, shared by every process.
+
+    The conditional UPDATE is atomic on SQLite and PostgreSQL alike: two processes can never
+    both take the last slot.
+    """
+    minute = int(time.time() // 60)
+    with transaction.atomic():
+        taken = WebhookRefusalWindow.objects.filter(
+            minute=minute, recorded__lt=REFUSALS_RECORDED_PER_MINUTE
+        ).update(recorded=F("recorded") + 1)
+        if taken:
+            return True
+        if WebhookRefusalWindow.objects.filter(minute=minute).exists():
+            return False  # this minute is full
+        try:
+            with transaction.atomic():
+                WebhookRefusalWindow.objects.create(minute=minute, recorded=1)
+        except IntegrityError:  # another process opened the minute first: take a slot in it
+            return bool(
+                WebhookRefusalWindow.objects.filter(
+                    minute=minute, recorded__lt=REFUSALS_RECORDED_PER_MINUTE
+                ).update(recorded=F("recorded") + 1)
+            )
+        WebhookRefusalWindow.objects.filter(minute__lt=minute - REFUSAL_WINDOWS_KEPT).delete()
+        return True
 
 
 def enqueue_delivery(delivery_id: int, *, run_after=None) -> None:

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from django.conf import settings
 
+import flickrocket as fr
 from frapp.dates import platform_time
-from oauth import client as fr
+from oauth.clients import client_for
 
 RECEIVER_PATH = "/webhooks/flickrocket"  # fixed in the App Store listing (frapp/urls.py)
 
@@ -40,7 +41,7 @@ class SubscriptionsOverview:
 def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
     overview = SubscriptionsOverview(receiver=receiver_address())
     try:
-        hooks = fr.FlickRocketClient.for_page_view(company_id).webhooks()
+        hooks = client_for(company_id).webhooks()
     except fr.Forbidden:
         overview.needs_permission = True
         overview.error = "This app was installed without the permission to manage webhooks."
@@ -64,7 +65,7 @@ def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
 
 def subscription(*, company_id: int, webhook_id: int) -> fr.Webhook:
     """One hook of this company; another company's id is NotFound at the platform."""
-    return fr.FlickRocketClient.for_page_view(company_id).webhook(webhook_id)
+    return client_for(company_id).webhook(webhook_id)
 
 
 def receiver_address() -> str:
@@ -72,7 +73,7 @@ def receiver_address() -> str:
 
 
 def _client(company_id: int) -> fr.FlickRocketClient:
-    return fr.FlickRocketClient.for_page_view(company_id)
+    return client_for(company_id)
 
 
 def subscribe(*, company_id: int, topic: str, address: str) -> fr.Webhook:

@@ -72,3 +72,43 @@ def test_healthz_answers_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def _backdate_launch(prefix: str, seconds: int, *, touched: bool = False) -> None:
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(prefix.split("/")[-1])
+    store["created"] = int(time.time()) - seconds
+    if touched:
+        store["touched"] = store["created"]
+    store.save()
+
+
+def test_session_ends_at_its_maximum_age_even_if_used_a_minute_ago(client, settings):
+    make_installation(1202)
+    assert settings.APP_SESSION_MAX_AGE_SECONDS == 12 * 60 * 60  # the default
+    prefix = launch(client, 1202)
+    assert client.get(prefix + "/fulfillments/").status_code == 200
+    _backdate_launch(prefix, settings.APP_SESSION_MAX_AGE_SECONDS - 60)
+    assert client.get(prefix + "/fulfillments/").status_code == 200  # busy, not yet too old
+
+    _backdate_launch(prefix, settings.APP_SESSION_MAX_AGE_SECONDS + 1)
+    response = client.get(prefix + "/fulfillments/")
+    assert response.status_code == 403
+    assert b"Your session has ended" in response.content
+    assert not Session.objects.filter(session_key=prefix.split("/")[-1]).exists()
+    assert client.get(launch(client, 1202) + "/fulfillments/").status_code == 200  # a new launch
+
+
+def test_session_row_expires_no_later_than_its_maximum_age(client, settings):
+    make_installation(1202)
+    settings.APP_SESSION_MAX_AGE_SECONDS = 300
+    prefix = launch(client, 1202)
+    client.get(prefix + "/fulfillments/")
+    _backdate_launch(prefix, 240, touched=True)  # last touched long enough ago to touch again
+    client.get(prefix + "/fulfillments/")
+    row = Session.objects.get(session_key=prefix.split("/")[-1])
+    remaining = row.expire_date.timestamp() - time.time()
+    assert 0 < remaining <= 61  # clearsessions removes it once the lifetime is over

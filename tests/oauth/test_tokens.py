@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connections
 
-from oauth import client as fr
+import flickrocket as fr
+from oauth.clients import client_for
 from oauth.crypto import decrypt
 from oauth.models import Installation
 from oauth.services import access_token
@@ -16,10 +17,10 @@ pytestmark = pytest.mark.django_db
 
 def test_calls_reuse_the_access_token_until_it_nears_expiry(installed, flickrocket):
     installed(1202)
-    client = fr.FlickRocketClient(1202)
+    client = client_for(1202, purpose="worker")
     client.fulfillment_count()
     client.fulfillment_count()
-    fr.FlickRocketClient(1202).open_fulfillments()
+    client_for(1202, purpose="worker").open_fulfillments()
     assert flickrocket.calls()["token_exchanges"] == 1
 
 
@@ -36,9 +37,9 @@ def test_access_token_is_refreshed_ahead_of_expiry(installed, flickrocket, setti
 
 def test_expired_answer_refreshes_once_and_retries(installed, flickrocket):
     installed(1202)
-    fr.FlickRocketClient(1202).fulfillment_count()
+    client_for(1202, purpose="worker").fulfillment_count()
     flickrocket.expire_tokens(1202)
-    assert fr.FlickRocketClient(1202).fulfillment_count() > 0
+    assert client_for(1202, purpose="worker").fulfillment_count() > 0
     assert flickrocket.calls()["token_exchanges"] == 2
 
 
@@ -46,7 +47,7 @@ def test_invalid_grant_marks_the_shop_for_reinstall(installed, flickrocket):
     installation = installed(1202)
     flickrocket.exchange(decrypt(installation.refresh_token_encrypted))  # token used elsewhere
     with pytest.raises(fr.NeedsReinstall):
-        fr.FlickRocketClient(1202).open_fulfillments()
+        client_for(1202, purpose="worker").open_fulfillments()
     installation.refresh_from_db()
     assert installation.status == Installation.Status.NEEDS_REINSTALL
     assert installation.refresh_token_encrypted == ""
@@ -54,10 +55,10 @@ def test_invalid_grant_marks_the_shop_for_reinstall(installed, flickrocket):
 
 def test_revoked_app_shows_the_reinstall_page_not_an_error(shop, flickrocket):
     assert shop.get("fulfillments/").status_code == 200
-    fr.FlickRocketClient(1202).fulfillment_count()
+    client_for(1202, purpose="worker").fulfillment_count()
     flickrocket.revoke(1202)
     with pytest.raises(fr.NeedsReinstall):
-        fr.FlickRocketClient(1202).fulfillment_count()
+        client_for(1202, purpose="worker").fulfillment_count()
     response = shop.get("fulfillments/")
     assert response.status_code == 200
     assert b"Reconnect FlickRocket Fulfillment" in response.content
@@ -100,7 +101,7 @@ def test_tokens_never_reach_the_logs(installed, flickrocket, caplog):
     installation = installed(1202)
     code = decrypt(installation.refresh_token_encrypted)
     with caplog.at_level("DEBUG"):
-        fr.FlickRocketClient(1202).open_fulfillments()
+        client_for(1202, purpose="worker").open_fulfillments()
     token = decrypt(Installation.objects.get(company_id=1202).access_token_encrypted)
     assert code not in caplog.text and token not in caplog.text
 

@@ -5,15 +5,18 @@ name by id; the tests then use those ids from company 1202's session.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter
+from django.utils import timezone
 
 from fulfillment.imports import services as import_services
 from fulfillment.orders import services as order_services
 from fulfillment.outbox import services as outbox_services
-from oauth import client as fr
+from oauth.clients import client_for
+from oauth.models import PendingGrant
 
 OTHER = 1305
 OTHER_USER = "5120"
@@ -30,7 +33,7 @@ class OtherShop:
 @pytest.fixture
 def other_shop(installed, sandbox) -> OtherShop:
     installed(OTHER)
-    client = fr.FlickRocketClient(OTHER)
+    client = client_for(OTHER, purpose="worker")
     orders = sandbox.fulfillments(OTHER)
     order = next(o for o in orders if o["status"] == 0)
     second = next(o for o in orders if o["status"] == 0 and o["id"] != order["id"])
@@ -47,7 +50,11 @@ def other_shop(installed, sandbox) -> OtherShop:
     update = outbox_services.mark_shipped(
         company_id=OTHER, user_id=OTHER_USER, order_id=second["id"], tracking_number="OTHER-TRK-2"
     )
+    # A held App Store grant naming 1305 (the confirm/discard URLs take its id).
+    expires = timezone.now() + timedelta(hours=1)
+    pending = PendingGrant.objects.create(company_id=OTHER, refresh_token_encrypted="x", expires_at=expires)
     ids = {
+        "grant_id": pending.pk,
         "order_id": order["id"],
         "price_id": price.id,
         "webhook_id": hook.id,

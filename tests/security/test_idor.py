@@ -8,14 +8,15 @@ import pytest
 
 from fulfillment.imports.models import CsvImport
 from fulfillment.outbox.models import PendingUpdate
-from oauth import client as fr
+from oauth.clients import client_for
+from oauth.models import PendingGrant
 
 from .conftest import OTHER, OTHER_HOOK_ADDRESS, app_patterns, fill, int_params
 
 pytestmark = pytest.mark.django_db
 
 ID_ROUTES = [(route, p) for route, p in app_patterns() if int_params(p)]
-KNOWN_IDS = {"order_id", "price_id", "webhook_id", "import_id", "update_id"}
+KNOWN_IDS = {"order_id", "price_id", "webhook_id", "import_id", "update_id", "grant_id"}
 
 
 def test_every_id_taking_url_is_covered():
@@ -25,7 +26,8 @@ def test_every_id_taking_url_is_covered():
 
 
 def _other_state(sandbox):
-    hooks = sorted((h.id, h.topic, h.address, h.is_active) for h in fr.FlickRocketClient(OTHER).webhooks())
+    client = client_for(OTHER, purpose="worker")
+    hooks = sorted((h.id, h.topic, h.address, h.is_active) for h in client.webhooks())
     return {
         "orders": sandbox.fulfillments(OTHER),
         "hooks": hooks,
@@ -33,6 +35,7 @@ def _other_state(sandbox):
             PendingUpdate.objects.filter(company_id=OTHER).values_list("id", "state", "order_id")
         ),
         "imports": sorted(CsvImport.objects.filter(company_id=OTHER).values_list("id", "state")),
+        "pending_grants": sorted(PendingGrant.objects.filter(company_id=OTHER).values_list("id", flat=True)),
     }
 
 

@@ -10,9 +10,11 @@ import pytest
 import requests
 from django.contrib.sessions.models import Session
 
+import flickrocket as fr
+from flickrocket.signing import launch_hmac
 from oauth.crypto import decrypt
-from oauth.models import Installation, OAuthFlow
-from oauth.signing import launch_hmac
+from oauth.models import Installation, OAuthFlow, PendingGrant
+from oauth.services import access_token
 from oauth.views import FLOW_COOKIE
 from tests.factories import launch, launch_query, make_installation
 
@@ -179,3 +181,152 @@ def test_refused_callback_links_only_to_flickrocket(flickrocket, client, setting
     assert response.status_code == 400
     assert b"evil.example" not in response.content
     assert f'href="{settings.FLICKROCKET_ADMIN_ORIGIN}/"'.encode() in response.content
+
+
+# --- Install takeover: an App Store grant for one shop, claimed for another ----------------
+
+
+def _takeover_callback(client, sandbox, *, attacker=1305, victim=1202, scope="orders,products,webhooks"):
+    """The attacker starts at the Authorization URL naming the victim, consents for their own
+    shop and edits ``companyid`` in the callback to the victim's."""
+    response = client.get(f"/oauth/authorize?CompanyID={victim}&scope={scope}")
+    assert response.status_code == 302
+    callback = _consent(sandbox, response["Location"], attacker)
+    assert f"companyid={attacker}" in callback
+    return callback.replace(f"companyid={attacker}", f"companyid={victim}")
+
+
+def test_takeover_of_a_shop_without_install_is_refused_when_the_grant_reads_another_shops_orders(
+    flickrocket, client
+):
+    response = client.get(_takeover_callback(client, flickrocket))
+    assert response.status_code == 400
+    assert b"different shop" in response.content
+    assert not Installation.objects.exists()
+    assert not PendingGrant.objects.exists()  # the attacker's grant is discarded, token and all
+
+
+def test_takeover_of_an_installed_shop_is_refused_and_leaves_its_install_untouched(
+    flickrocket, installed, client
+):
+    installation = installed(1202)
+    token_before = decrypt(installation.refresh_token_encrypted)
+    response = client.get(_takeover_callback(client, flickrocket))
+    assert response.status_code == 400
+    installation.refresh_from_db()
+    assert installation.status == Installation.Status.INSTALLED
+    assert decrypt(installation.refresh_token_encrypted) == token_before
+    assert not PendingGrant.objects.exists()
+
+
+def _victims_page_is_the_confirm_page(embedded, victim=1202):
+    page = embedded(victim).get("fulfillments/")
+    assert page.status_code == 200
+    assert b"Finish connecting" in page.content
+    assert b"owner@alpine-audio.example" in page.content  # the account that granted it, shown
+    assert b"/api/" not in page.content and b"Alpine" not in page.content
+    return page
+
+
+def test_takeover_of_a_shop_without_orders_is_only_held_pending_and_serves_no_page(
+    flickrocket, client, embedded
+):
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    response = client.get(_takeover_callback(client, flickrocket))
+    assert response.status_code == 302
+    assert not Installation.objects.exists()
+    assert PendingGrant.objects.get().company_id == 1202
+    with pytest.raises(fr.NotInstalled):
+        access_token(company_id=1202)  # the token store never hands out a pending grant
+    calls_before = len(flickrocket.calls()["calls"])
+    _victims_page_is_the_confirm_page(embedded)
+    assert len(flickrocket.calls()["calls"]) == calls_before  # no page read with that grant
+
+
+def test_takeover_without_the_orders_scope_is_only_held_pending(flickrocket, client, embedded):
+    response = client.get(_takeover_callback(client, flickrocket, scope="products"))
+    assert response.status_code == 302
+    assert not Installation.objects.exists()
+    assert PendingGrant.objects.get().company_id == 1202
+    _victims_page_is_the_confirm_page(embedded)
+
+
+def test_pending_grant_that_reads_another_shops_orders_by_confirm_time_is_discarded(
+    flickrocket, client, embedded
+):
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    client.get(_takeover_callback(client, flickrocket))
+    pending = PendingGrant.objects.get()
+    flickrocket.create_order(1305)  # the attacker's shop now has an order the grant can read
+    shop = embedded(1202)
+    response = shop.post(f"oauth/pending/{pending.pk}/confirm")
+    assert response.status_code == 302
+    assert not Installation.objects.exists()
+    assert not PendingGrant.objects.exists()
+    assert b"another FlickRocket shop" in shop.get("oauth/install").content
+
+
+def test_a_pending_grant_can_only_be_confirmed_from_its_own_shops_launch(flickrocket, client, embedded):
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    client.get(_takeover_callback(client, flickrocket))
+    pending = PendingGrant.objects.get()
+    attacker = embedded(1305)
+    assert b"Finish connecting" not in attacker.get("fulfillments/").content
+    assert attacker.post(f"oauth/pending/{pending.pk}/confirm").status_code == 302
+    assert attacker.post(f"oauth/pending/{pending.pk}/discard").status_code == 302
+    assert not Installation.objects.exists()
+    assert PendingGrant.objects.filter(pk=pending.pk).exists()
+    assert client.post(f"/oauth/pending/{pending.pk}/confirm").status_code == 403  # no session
+
+
+def test_takeover_of_an_installed_shop_without_orders_never_replaces_its_install(
+    flickrocket, installed, client, embedded
+):
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    installation = installed(1202)
+    token_before = decrypt(installation.refresh_token_encrypted)
+    response = client.get(_takeover_callback(client, flickrocket))
+    assert response.status_code == 400
+    assert not PendingGrant.objects.exists()
+    installation.refresh_from_db()
+    assert decrypt(installation.refresh_token_encrypted) == token_before
+
+
+def test_a_pending_grant_never_replaces_an_install_made_after_it(flickrocket, client, installed, embedded):
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    client.get(_takeover_callback(client, flickrocket))
+    pending = PendingGrant.objects.get()
+    installation = installed(1202)
+    shop = embedded(1202)
+    assert b"Finish connecting" not in shop.get("fulfillments/").content
+    installation.refresh_from_db()
+    token_before = decrypt(installation.refresh_token_encrypted)  # the page view renewed it
+    exchanges_before = flickrocket.calls()["token_exchanges"]
+    response = shop.post(f"oauth/pending/{pending.pk}/confirm")
+    assert response.status_code == 302
+    installation.refresh_from_db()
+    assert decrypt(installation.refresh_token_encrypted) == token_before
+    assert flickrocket.calls()["token_exchanges"] == exchanges_before
+    assert not PendingGrant.objects.exists()
+
+
+def test_an_install_from_the_shops_own_launch_drops_pending_grants_for_it(flickrocket, client, embedded):
+    flickrocket.reset(open_orders=0, shipped_orders=0)
+    client.get(_takeover_callback(client, flickrocket))
+    assert PendingGrant.objects.exists()
+    callback = _consent(flickrocket, _start(embedded(1202)), 1202)
+    assert client.get(callback).status_code == 302
+    assert Installation.objects.get(company_id=1202).status == Installation.Status.INSTALLED
+    assert not PendingGrant.objects.exists()
+
+
+def test_launch_bound_flow_answered_for_another_shop_is_refused_before_any_exchange(
+    flickrocket, embedded, client
+):
+    callback = _consent(flickrocket, _start(embedded(1202)), 1305)
+    flickrocket.clear_calls()
+    response = client.get(callback)
+    assert response.status_code == 400
+    assert b"different shop" in response.content
+    assert flickrocket.calls()["token_exchange_attempts"] == 0
+    assert not Installation.objects.exists() and not PendingGrant.objects.exists()

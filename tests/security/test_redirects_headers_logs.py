@@ -203,3 +203,76 @@ def test_manage_py_check_deploy_is_clean_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_no_session_key_in_any_record_of_embedded_404_403_csrf_and_500(
+    all_log_output, caplog, capfd, installed, embedded, monkeypatch
+):
+    """Every record, as the app's console, a JSON handler and pytest's own (filterless) caplog
+    handler write it; runs in other configurations: tests/frapp/test_logs.py."""
+    from django.test import Client
+
+    from fulfillment.webhooks import selectors as webhook_selectors
+
+    installed(1202)
+    shop = embedded(1202, "4711")
+    key = shop.prefix.removeprefix("/s/")
+
+    def broken(**kwargs):
+        raise RuntimeError(f"deliveries failed for {shop.prefix}/subscriptions/deliveries/ ({key})")
+
+    monkeypatch.setattr(webhook_selectors, "deliveries_page", broken)
+    browser = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    with caplog.at_level(logging.DEBUG):
+        assert browser.get(shop.url("no-such-page/")).status_code == 404
+        assert browser.get("/s/" + "q" * 32 + "/fulfillments/").status_code == 403
+        referer = {"HTTP_REFERER": "http://testserver" + shop.url("oauth/connection")}
+        assert browser.post(shop.url("oauth/disconnect"), **referer).status_code == 403  # no CSRF token
+        assert browser.get(shop.url("subscriptions/deliveries/")).status_code == 500
+        assert browser.get(shop.url(f"no-such-page/?again={key}")).status_code == 404
+    captured = capfd.readouterr()
+    output = all_log_output() + caplog.text + captured.out + captured.err
+    assert "Forbidden (CSRF" in output and "deliveries failed for" in output and "Not Found" in output
+    assert key not in output and "q" * 32 not in output
+    for record in caplog.records:
+        request = getattr(record, "request", None)
+        if request is not None:
+            assert key not in request.path and key not in request.META.get("PATH_INFO", "")
+
+
+def test_a_path_with_line_breaks_cannot_forge_a_log_line(all_log_output, client):
+    client.get("/foo%0d%0aINFO fake line")
+    client.get("/foo%E2%80%A8INFO fake line%C2%85INFO fake line%1b[2J")
+    output = all_log_output()
+    assert "/foo\\r\\nINFO fake line" in output and "\\u2028INFO fake line\\x85INFO fake line\\x1b" in output
+    assert not [line for line in output.splitlines() if line.startswith("INFO fake line")]
+
+
+@pytest.mark.parametrize("formatter", ["plain", "json"])
+def test_an_exception_message_with_line_breaks_stays_inside_its_record(formatter):
+    from frapp.logging import PlainFormatter
+
+    try:
+        raise ValueError("bad value\nINFO fake line\u2028INFO fake line")
+    except ValueError:
+        record = logging.getLogger("frapp.test").makeRecord(
+            "frapp.test",
+            logging.ERROR,
+            __file__,
+            1,
+            "failed on %s",
+            ("x\r\nINFO fake line",),
+            sys.exc_info(),
+            extra={"path": "/p\nINFO fake line", "request_id": "-"},
+        )
+    text = (PlainFormatter() if formatter == "plain" else JsonFormatter()).format(record)
+    lines = text.splitlines()
+    assert not [line for line in lines if line.startswith("INFO fake line")]
+    if formatter == "json":
+        assert len(lines) == 1
+        payload = __import__("json").loads(text)
+        assert "\n" not in payload["message"] and "\n" not in payload["path"]
+        assert not [line for line in payload["exc"].splitlines() if not line.startswith("    ")]
+    else:
+        assert lines[0].endswith("failed on x\\r\\nINFO fake line")
+        assert all(line.startswith("    ") for line in lines[1:])

@@ -5,10 +5,10 @@ import json
 import pytest
 from django.conf import settings
 
+from flickrocket.signing import webhook_is_valid
 from fulfillment.webhooks.models import WebhookDelivery
 from fulfillment.webhooks.processing import process_delivery
 from oauth.models import Installation
-from oauth.signing import webhook_is_valid
 from tests.factories import deliver_webhook, make_installation, webhook_body
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +163,36 @@ def test_signed_body_with_a_bad_company_or_topic_is_refused(client):
 def test_receiver_takes_only_post(client):
     for method in ("get", "put", "delete", "patch"):
         assert getattr(client, method)("/webhooks/flickrocket").status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forged_deliveries_record_at_most_the_cap_across_all_web_processes():
+    """Two gunicorn servers of two processes each: a per-process cap would let four times
+    the limit onto the shop's page."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from fulfillment.webhooks.receiver import REFUSALS_RECORDED_PER_MINUTE
+    from tests.workers import AppServer
+
+    with AppServer(LOG_LEVEL="ERROR") as first, AppServer(LOG_LEVEL="ERROR") as second:
+        if time.time() % 60 > 40:  # all attempts inside one minute window
+            time.sleep(61 - time.time() % 60)
+        bodies = [
+            json.dumps(webhook_body(1202, "order/create", {"type": "order", "id": str(n)}, secret="guessed"))
+            for n in range(3 * REFUSALS_RECORDED_PER_MINUTE)
+        ]
+
+        def send(pair):
+            n, body = pair
+            url = (first, second)[n % 2].url + "/webhooks/flickrocket"
+            headers = {"Content-Type": "application/json", "Connection": "close"}
+            return requests.post(url, data=body, headers=headers, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = list(pool.map(send, enumerate(bodies)))
+    assert statuses == [401] * len(bodies)
+    assert WebhookDelivery.objects.filter(signature_ok=False).count() == REFUSALS_RECORDED_PER_MINUTE
+    assert not _acted_rows().exists()

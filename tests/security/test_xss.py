@@ -8,8 +8,8 @@ import re
 import pytest
 from django.utils.html import escape
 
+from flickrocket import PriceModel
 from fulfillment.prices.selectors import csv_text
-from oauth.client import PriceModel
 from sandbox.seed import XSS_ADDRESS2, XSS_TITLE
 from tests.factories import deliver_webhook, webhook_body
 

@@ -191,10 +191,13 @@ def test_flickrocket_outage_shows_a_plain_message_instead_of_an_error(shop, flic
 
 
 def test_missing_webhooks_permission_is_explained(installed, embedded, flickrocket):
+    # The explanation is now the shared missing-permission page (403), asking for `webhooks`.
     installed(1202, scope="orders,products")
     response = embedded(1202, "4711").get("subscriptions/")
-    assert "without the permission to manage webhooks" in page(response)
+    assert response.status_code == 403
+    assert "needs the permission to manage webhooks (<code>webhooks</code>)" in page(response)
     assert "Grant the permission" in page(response)
+    assert '<input type="hidden" name="scope" value="webhooks">' in page(response)
 
 
 def test_deliveries_page_lists_what_arrived_for_this_company_only(shop, client):
@@ -208,7 +211,9 @@ def test_deliveries_page_lists_what_arrived_for_this_company_only(shop, client):
     text = page(shop.get("subscriptions/deliveries/"))
     assert "777001" in text and "888001" not in text
     assert "Waiting" in text  # not processed yet
-    assert "Not valid" in text and "Refused" in text
+    # Refused attempts are listed apart, under their own tab, never among the shop's deliveries.
+    assert "app/uninstalled" not in text and "Not valid" not in text
+    assert 'id="refused-tab"' in text
 
     refused_only = page(shop.get("subscriptions/deliveries/", {"show": "refused"}))
     assert "777001" not in refused_only and "app/uninstalled" in refused_only

@@ -200,3 +200,23 @@ def test_an_uninstall_after_a_reinstall_is_acted_on_though_its_body_is_the_same(
     second = store(body)
     assert process_delivery(delivery_id=second.id) == "acted"
     assert Installation.objects.get(company_id=1202).status == Installation.Status.UNINSTALLED
+
+
+def test_every_app_update_notice_is_acted_on_though_its_body_is_the_same(installed):
+    installed(1202, scope="orders,products,webhooks")
+    body = webhook_body(1202, "app/update", {"type": "app", "id": "fr-fulfillment"})
+    for _ in range(2):
+        # Permissions changed at FlickRocket again: the notice looks exactly like the last one.
+        Installation.objects.filter(company_id=1202).update(scopes="orders")
+        assert process_delivery(delivery_id=store(body).id) == "acted"
+        assert Installation.objects.get(company_id=1202).scope_list == ["orders", "products", "webhooks"]
+    assert WebhookDelivery.objects.filter(topic="app/update").count() == 2
+
+
+def test_a_repeated_uninstall_notice_within_one_install_is_still_a_duplicate(db):
+    import json
+
+    make_installation(1202)
+    body = webhook_body(1202, "app/uninstalled", {"type": "app", "id": "fr-fulfillment"})
+    store(body)
+    assert receive_delivery(raw=json.dumps(body).encode()).reason == "duplicate"

@@ -181,3 +181,60 @@ def test_every_contract_vector_is_answered_as_marked(client, settings, case):
     response = deliver_webhook(client, raw)
     assert response.status_code == (200 if case["valid"] else 401)
     assert verified().exists() is case["valid"]
+
+
+# --- Refused attempts: capped for all processes together, shown apart -----------------------
+
+
+def forged(company_id: int, n: int = 0) -> dict:
+    return webhook_body(company_id, "order/create", {"type": "order", "id": str(n)}, secret="guessed")
+
+
+def refused_rows():
+    return WebhookDelivery.objects.filter(signature_ok=False)
+
+
+def test_refused_attempts_recorded_a_minute_are_capped_through_the_database(client, monkeypatch):
+    from django.core.cache import cache
+
+    from fulfillment.webhooks import receiver as webhooks
+
+    minute = 29_000_000
+    monkeypatch.setattr(webhooks.time, "time", lambda: minute * 60 + 5.0)
+    for n in range(webhooks.REFUSALS_RECORDED_PER_MINUTE + 15):
+        cache.clear()  # what another process sees of this one's memory: nothing
+        assert deliver_webhook(client, forged(1202, n)).status_code == 401
+    assert refused_rows().count() == webhooks.REFUSALS_RECORDED_PER_MINUTE
+
+    monkeypatch.setattr(webhooks.time, "time", lambda: (minute + 1) * 60 + 5.0)
+    assert deliver_webhook(client, forged(1202, 999)).status_code == 401
+    assert refused_rows().count() == webhooks.REFUSALS_RECORDED_PER_MINUTE + 1
+
+
+def test_a_genuine_delivery_is_stored_when_the_refusal_cap_is_reached(client, monkeypatch):
+    from fulfillment.webhooks import receiver as webhooks
+
+    monkeypatch.setattr(webhooks, "REFUSALS_RECORDED_PER_MINUTE", 2)
+    for n in range(5):
+        assert deliver_webhook(client, forged(1202, n)).status_code == 401
+    genuine = deliver_webhook(client, webhook_body(1202, "order/create", {"type": "order", "id": "5"}))
+    assert genuine.status_code == 200 and genuine.json()["result"] == "stored"
+    assert verified().count() == 1 and refused_rows().count() == 2
+
+
+def test_refused_attempts_are_listed_apart_from_the_shops_deliveries(installed, embedded, client):
+    installed(1202)
+    shop = embedded(1202, "4711")
+    deliver_webhook(client, webhook_body(1202, "order/create", {"type": "order", "id": "424201"}))
+    forged_notice = webhook_body(1202, "app/uninstalled", {"type": "app", "id": "x"}, secret="guessed")
+    deliver_webhook(client, forged_notice)
+
+    main = shop.get("subscriptions/deliveries/").content.decode()
+    assert "424201" in main
+    assert "app/uninstalled" not in main and "Not valid" not in main
+    assert "Refused (signature did not verify)" not in main
+
+    refused = shop.get("subscriptions/deliveries/", {"show": "refused"}).content.decode()
+    assert "Refused (signature did not verify) — not from FlickRocket, shown for diagnosis" in refused
+    assert "app/uninstalled" in refused and "signature does not match" in refused
+    assert "424201" not in refused

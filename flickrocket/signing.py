@@ -1,4 +1,5 @@
-"""The platform's two signatures, each exactly as CONTRACT.md reads it, each in one function.
+"""The platform's two signatures, each in one function (docs/flickrocket.md, "Launch" and
+"Webhook deliveries").
 
 If the live platform turns out to sign differently, these are the only lines to change.
 """
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 
-# Reference: CONTRACT.md §1
+# docs/flickrocket.md, "Launch"
 def launch_hmac(*, secret: str, user_id: str, company_id: str) -> str:
     message = f"?UserID={user_id}&CompanyID={company_id}"
     signed_text = base64.b64encode(message.encode("utf-8"))  # the base64 *text* is signed
@@ -55,7 +56,7 @@ def webhook_concatenation(body: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-# Reference: CONTRACT.md §4
+# docs/flickrocket.md, "Webhook deliveries"
 def webhook_hash(*, secret: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256((secret + webhook_concatenation(body)).encode("utf-8")).hexdigest()
 

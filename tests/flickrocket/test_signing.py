@@ -1,6 +1,6 @@
 import pytest
 
-from oauth.signing import launch_is_valid, webhook_concatenation, webhook_is_valid
+from flickrocket.signing import launch_is_valid, webhook_concatenation, webhook_is_valid
 from tests.factories import VECTORS
 
 
