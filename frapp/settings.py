@@ -76,6 +76,8 @@ OAUTH_STATE_MAX_AGE = env.int("OAUTH_STATE_MAX_AGE", default=10 * 60)
 OAUTH_PENDING_GRANT_MAX_AGE = env.int("OAUTH_PENDING_GRANT_MAX_AGE", default=24 * 60 * 60)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# After a launch, the app checks its own hooks (and repairs them) at most once per this many seconds.
+WEBHOOK_HEALTH_CHECK_INTERVAL = env.int("WEBHOOK_HEALTH_CHECK_INTERVAL", default=600)
 
 if PRODUCTION:
     missing = [
@@ -121,6 +123,9 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "frapp.middleware.EmbeddedSessionMiddleware",
+    # After the session: a language the user chose in the app (kept in the embedded session)
+    # wins over the browser's Accept-Language; a cookie would not survive in the iframe.
+    "frapp.middleware.AppLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "frapp.middleware.AppCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -218,7 +223,11 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[APP_BASE_URL])
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("de", "Deutsch"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# English keeps the app's unambiguous ISO dates (2026-03-01 14:05); German uses Django's own.
+FORMAT_MODULE_PATH = ["frapp.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -20,10 +20,12 @@ from django.utils.translation import gettext as _
 
 import flickrocket as fr
 from frapp.errors import AppError
+from frapp.middleware import SESSION_LANGUAGE_KEY
 
-from . import clients
+from . import clients, signals
 from .crypto import decrypt, encrypt
 from .models import Installation, OAuthFlow, PendingGrant
+from .preferences import chosen_language
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +50,13 @@ def open_app_session(*, company_id: int, user_id: str) -> str:
     # The first list after a launch is read from FlickRocket, not from our short cache: an
     # owner who just removed and reopened the app must not see a list the app may no longer read.
     store["fresh_launch"] = True
+    # The user's language choice rides in the session: applying it costs no query per request.
+    language = chosen_language(company_id=int(company_id), user_id=str(user_id))
+    if language:
+        store[SESSION_LANGUAGE_KEY] = language
     store.set_expiry(settings.APP_SESSION_IDLE_SECONDS)
     store.create()
+    signals.app_launched.send(sender=open_app_session, company_id=int(company_id))
     return store.session_key
 
 
@@ -202,6 +209,7 @@ def _complete_launch_install(*, company: int, code: str, flow: OAuthFlow) -> Ins
         ) from exc
     if grant is not None and grant.scope:
         Installation.objects.filter(company_id=company).update(scopes=grant.scope)
+    signals.app_installed.send(sender=complete_install, company_id=company)
     return Installation.objects.get(company_id=company)
 
 
@@ -324,6 +332,7 @@ def _promote(*, pending_id: int, user_id: str, replace_working: bool) -> Install
         installation.save()
         PendingGrant.objects.filter(company_id=pending.company_id).delete()
     logger.info("install: grant promoted to the installation of company %s", installation.company_id)
+    signals.app_installed.send(sender=_promote, company_id=installation.company_id)
     return installation
 
 
