@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "fulfillment.imports",
     "fulfillment.prices",
     "fulfillment.webhooks",
+    "fulfillment.packing",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("oauth/", include("oauth.urls")),
     path("staff/", admin.site.urls),
     path("", include("fulfillment.orders.urls")),
+    path("", include("fulfillment.packing.urls")),
     path("", include("fulfillment.outbox.urls")),
     path("", include("fulfillment.imports.urls")),
     path("", include("fulfillment.prices.urls")),

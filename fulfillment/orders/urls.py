@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import packing, views
+from . import views
 
 app_name = "orders"
 
@@ -11,8 +11,4 @@ urlpatterns = [
     path("fulfillments/version", views.list_version, name="list-version"),
     path("fulfillments/<int:order_id>/", views.order_detail, name="detail"),
     path("fulfillments/<int:order_id>/ship", views.ship_order, name="ship"),
-    path("fulfillments/scan/", packing.scan, name="scan"),
-    path("fulfillments/bulk/ship", packing.bulk_ship, name="bulk-ship"),
-    path("fulfillments/slips/", packing.packing_slips, name="slips"),
-    path("fulfillments/picklist/", packing.pick_list, name="picklist"),
 ]

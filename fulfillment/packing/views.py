@@ -6,13 +6,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 import flickrocket as fr
 from frapp.errors import AppError
+from fulfillment.orders import selectors, services
+from fulfillment.orders.forms import new_form_key
 from fulfillment.outbox import services as outbox
 from fulfillment.outbox.bulk import mark_many_shipped
 from fulfillment.outbox.models import Source
 from oauth.decorators import embedded_view
 
-from . import selectors, services
-from .forms import ScanForm, SelectionForm, new_form_key
+from .forms import ScanForm, SelectionForm
 
 
 @require_http_methods(["GET", "POST"])
@@ -21,30 +22,30 @@ def scan(request):
     """Scan an order id, then its tracking number: the order ships; ready for the next."""
     context = {"form_key": new_form_key()}
     if request.method == "GET":
-        return render(request, "orders/scan.html", {**context, "form": ScanForm()})
+        return render(request, "packing/scan.html", {**context, "form": ScanForm()})
     form = ScanForm(request.POST)
     valid = form.is_valid()
     if "order_id" not in form.cleaned_data:
-        return render(request, "orders/scan.html", {**context, "form": form}, status=400)
+        return render(request, "packing/scan.html", {**context, "form": form}, status=400)
     order_id = form.cleaned_data["order_id"]
     try:
         detail = services.order_detail(company_id=request.company_id, order_id=order_id)
     except fr.NotFound:
         form.add_error("order_id", f"Order {order_id} is not one of this shop's orders.")
-        return render(request, "orders/scan.html", {**context, "form": form}, status=404)
+        return render(request, "packing/scan.html", {**context, "form": form}, status=404)
     except fr.Transient as exc:
         form.add_error(None, str(exc))
-        return render(request, "orders/scan.html", {**context, "form": form}, status=503)
+        return render(request, "packing/scan.html", {**context, "form": form}, status=503)
     row = detail.row
     tracking = (form.cleaned_data.get("tracking_number") or "").strip()
     if "tracking_number" not in request.POST:
         # Step one: the order was scanned; show it and wait for its tracking number.
-        return render(request, "orders/scan.html", {**context, "form": form, "row": row, "step": "tracking"})
+        return render(request, "packing/scan.html", {**context, "form": form, "row": row, "step": "tracking"})
     if not valid:
         # The scanned order stays on screen: only the tracking box needs another go.
         return render(
             request,
-            "orders/scan.html",
+            "packing/scan.html",
             {**context, "form": form, "row": row, "step": "tracking"},
             status=400,
         )
@@ -62,13 +63,13 @@ def scan(request):
         form.add_error("tracking_number", exc.message)
         return render(
             request,
-            "orders/scan.html",
+            "packing/scan.html",
             {**context, "form": form, "row": row, "step": "tracking"},
             status=400,
         )
     return render(
         request,
-        "orders/scan.html",
+        "packing/scan.html",
         {
             **context,
             "form": ScanForm(),
@@ -92,7 +93,7 @@ def bulk_ship(request):
     form_key = form.cleaned_data.get("form_key") or new_form_key()
     if "confirm" not in request.POST:
         lines = [(row, "", "") for row in rows]
-        return render(request, "orders/bulk.html", {"lines": lines, "form_key": form_key})
+        return render(request, "packing/bulk.html", {"lines": lines, "form_key": form_key})
     # Only orders of this shop: a forged id in the form is dropped, never queued.
     wanted = {row.id: form.tracking.get(row.id, "") for row in rows}
     try:
@@ -108,7 +109,7 @@ def bulk_ship(request):
         ]
         return render(
             request,
-            "orders/bulk.html",
+            "packing/bulk.html",
             {
                 "lines": lines,
                 "form_key": form_key,
@@ -144,12 +145,12 @@ def _printable_selection(request, template: str, extra=lambda rows: {}):
 @require_http_methods(["GET", "POST"])
 @embedded_view(scope="orders")
 def packing_slips(request):
-    return _printable_selection(request, "orders/slips.html")
+    return _printable_selection(request, "packing/slips.html")
 
 
 @require_http_methods(["GET", "POST"])
 @embedded_view(scope="orders")
 def pick_list(request):
     return _printable_selection(
-        request, "orders/picklist.html", lambda rows: {"items": selectors.pick_items(rows)}
+        request, "packing/picklist.html", lambda rows: {"items": selectors.pick_items(rows)}
     )
