@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from urllib.parse import quote
+from functools import cached_property
 
+import msgspec
 from django.core.paginator import Page, Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 import flickrocket as fr
@@ -19,6 +20,7 @@ from fulfillment.outbox.models import CompanyOutbox, PendingUpdate
 from fulfillment.outbox.selectors import stuck_after
 
 from .models import ListCache
+from .tracking_checks import TrackingEntry, tracking_entries
 
 State = PendingUpdate.State
 
@@ -75,23 +77,16 @@ class Row:
     def tracking_numbers(self) -> list[str]:
         return [t.strip() for t in self.tracking_number.split(",") if t.strip()]
 
+    @cached_property
+    def tracking_entries(self) -> list[TrackingEntry]:
+        """Each tracking number with its link, its recognised carrier and its warnings."""
+        return tracking_entries(self.order, self.tracking_number)
+
     @property
     def tracking_links(self) -> list[tuple[str, str]]:
-        """(number, URL or "") per tracking number, from the shipping model's tracking URL.
-
-        Only http(s) URLs become links: the URL comes from shop data, not from us.
-        """
-        template = self.order.tracking_url.strip()
-        safe = template.lower().startswith(("https://", "http://"))
-        links = []
-        for number in self.tracking_numbers:
-            if not safe:
-                links.append((number, ""))
-            elif "{tracking}" in template:
-                links.append((number, template.replace("{tracking}", quote(number, safe=""))))
-            else:
-                links.append((number, template))
-        return links
+        """(number, URL or "") per tracking number: FlickRocket's tracking URL for the shipping
+        model when it gives an http(s) one, else the recognised carrier's tracking page."""
+        return [(entry.number, entry.url) for entry in self.tracking_entries]
 
     @property
     def write_state(self) -> str:
@@ -122,8 +117,11 @@ def list_version(*, company_id: int) -> int:
 def cached_order_index(company_id: int) -> dict[int, dict]:
     """Every order we hold for the company as FlickRocket sent it, the freshest copy of each."""
     index: dict[int, dict] = {}
-    for cache in ListCache.objects.filter(company_id=company_id).order_by("fetched_at"):
-        for item in cache.payload:
+    bodies = (
+        ListCache.objects.filter(company_id=company_id).order_by("fetched_at").values_list("body", flat=True)
+    )
+    for body in bodies:
+        for item in msgspec.json.decode(bytes(body) or b"[]"):
             index[item.get("id")] = item
     return index
 
@@ -219,9 +217,13 @@ def nav_counts(*, company_id: int) -> dict:
         c.kind: c.count
         for c in ListCache.objects.filter(company_id=company_id, params="").only("kind", "count")
     }
-    pending = PendingUpdate.objects.filter(company_id=company_id, state__in=PendingUpdate.ACTIVE)
-    stuck = PendingUpdate.objects.filter(company_id=company_id).filter(
-        Q(state=State.REFUSED) | Q(state__in=PendingUpdate.ACTIVE, created_at__lt=stuck_after())
+    # One query for both counts: the nav is on every page.
+    changes = PendingUpdate.objects.filter(company_id=company_id).aggregate(
+        pending=Count("id", filter=Q(state__in=PendingUpdate.ACTIVE)),
+        stuck=Count(
+            "id",
+            filter=Q(state=State.REFUSED) | Q(state__in=PendingUpdate.ACTIVE, created_at__lt=stuck_after()),
+        ),
     )
     opened, shipped, every = caches.get("open"), caches.get("shipped"), caches.get("all")
     # Every order is open or shipped: two known counts give the third without asking FlickRocket.
@@ -233,8 +235,8 @@ def nav_counts(*, company_id: int) -> dict:
         "open": opened,
         "shipped": shipped,
         "all": every,
-        "pending": pending.count(),
-        "stuck": stuck.count(),
+        "pending": changes["pending"],
+        "stuck": changes["stuck"],
     }
 
 

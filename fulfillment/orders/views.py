@@ -19,6 +19,7 @@ from . import selectors, services
 from .export import _export_csv
 from .forms import ListFilterForm, ShipForm, new_form_key
 from .models import ListCache
+from .tracking_checks import tracking_warnings
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def _is_htmx(request) -> bool:
 def _order_list(request, kind: str):
     form = ListFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
-    kick_if_idle(company_id=request.company_id)
+    kick_if_idle(company_id=request.company_id, installation=request.installation)
     low, high = filters.get("created_from"), filters.get("created_to")
     try:
         listing = services.order_list(
@@ -194,6 +195,8 @@ def ship_order(request, order_id: int):
                 "row_error": error,
                 "typed": request.POST.get("tracking_number", ""),
                 "just_queued": update is not None,
+                # Warn, never block: the change is queued; the owner may correct it right here.
+                "row_warnings": tracking_warnings(row.order, update.tracking_number or "") if update else [],
             },
         )
     if update is not None:

@@ -12,6 +12,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from oauth.models import Installation
 from oauth.selectors import installation_for
 
 from .models import CompanyOutbox, PendingUpdate, UpdateEvent
@@ -59,9 +60,12 @@ def resume_due_work(*, company_id: int | None = None) -> int:
     return count
 
 
-def kick_if_idle(*, company_id: int) -> None:
-    """Page views call this: due work whose task is missing or long overdue gets one."""
-    if wake_after_reinstall(company_id=company_id):
+def kick_if_idle(*, company_id: int, installation: Installation | None = None) -> None:
+    """Page views call this: due work whose task is missing or long overdue gets one.
+
+    ``installation`` is the one the page already read (``request.installation``), saving a query.
+    """
+    if wake_after_reinstall(company_id=company_id, installation=installation):
         return
     now = timezone.now()
     stale = now - timedelta(seconds=settings.FULFILLMENT_OUTBOX_LEASE_SECONDS)
@@ -76,20 +80,21 @@ def kick_if_idle(*, company_id: int) -> None:
         resume_due_work(company_id=company_id)
 
 
-def wake_after_reinstall(*, company_id: int) -> int:
+def wake_after_reinstall(*, company_id: int, installation: Installation | None = None) -> int:
     """Changes that were waiting when the app was (re)installed are sent now; returns how many.
 
     A change waits with a future ``next_attempt_at``; an install newer than its last touch is
     the access it waited for. Waking touches it, so the same install wakes it only once.
     """
-    installation = installation_for(company_id=company_id)
+    if installation is None:
+        installation = installation_for(company_id=company_id)
     if installation is None or not installation.is_usable or installation.installed_at is None:
         return 0
     now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            PendingUpdate.objects.select_for_update()
-            .filter(
+
+    def waiting():
+        return (
+            PendingUpdate.objects.filter(
                 company_id=company_id,
                 state=State.QUEUED,
                 next_attempt_at__gt=now,
@@ -98,6 +103,13 @@ def wake_after_reinstall(*, company_id: int) -> int:
             .exclude(last_error="")
             .values_list("id", flat=True)
         )
+
+    # Every page view asks; a plain read first, so the usual "nothing waits" takes no write lock
+    # (on SQLite a locking transaction is BEGIN IMMEDIATE: one writer at a time, every view).
+    if not waiting().exists():
+        return 0
+    with transaction.atomic():
+        ids = list(waiting().select_for_update())
         if not ids:
             return 0
         PendingUpdate.objects.filter(pk__in=ids).update(next_attempt_at=now, updated_at=now)
