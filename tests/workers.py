@@ -36,6 +36,8 @@ def process_env(**extra) -> dict:
         FLICKROCKET_APP_ADMIN_URL=settings.FLICKROCKET_APP_ADMIN_URL,
         FLICKROCKET_CLIENT_ID=settings.FLICKROCKET_CLIENT_ID,
         FLICKROCKET_CLIENT_SECRET=settings.FLICKROCKET_CLIENT_SECRET,
+        # The worker subscribes hooks at APP_BASE_URL's receiver: the same one the test serves.
+        APP_BASE_URL=settings.APP_BASE_URL,
         TOKEN_ENCRYPTION_KEYS=",".join(settings.TOKEN_ENCRYPTION_KEYS),
         PYTHONPATH=str(ROOT),
     )

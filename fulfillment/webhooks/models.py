@@ -9,6 +9,7 @@ picked up by the worker.
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhookDelivery(models.Model):
@@ -77,3 +78,34 @@ class WebhookRefusalWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recorded} refusals recorded in minute {self.minute}"
+
+
+class WebhookHealth(models.Model):
+    """The last check of one company's own hooks (after an install or a launch).
+
+    FlickRocket switches a hook off after 48 hours of failed deliveries; the check puts it back.
+    ``queued_at`` is claimed in the database before a check is queued, so launches in any
+    number of processes queue at most one check per interval.
+    """
+
+    class Status(models.TextChoices):
+        UNKNOWN = "unknown", _("Not checked yet")
+        OK = "ok", _("All subscribed and active")
+        REPAIRED = "repaired", _("Repaired")
+        FAILED = "failed", _("Check failed")
+        MISSING_PERMISSION = "missing_permission", _("Missing permission")
+
+    company_id = models.BigIntegerField(unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNKNOWN)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # A running check holds this lease, so two workers never create the same hook twice.
+    checking_until = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    ok_at = models.DateTimeField(null=True, blank=True)
+    repaired_at = models.DateTimeField(null=True, blank=True)
+    # What the last repair did: {"created": [topic, ...], "reactivated": [topic, ...]}.
+    repaired = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"Webhook health of company {self.company_id} ({self.status})"

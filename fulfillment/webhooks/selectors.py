@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 
 import flickrocket as fr
 
-from .models import WebhookDelivery
+from .models import WebhookDelivery, WebhookHealth
 
 DELIVERIES_PER_PAGE = 50
 
@@ -49,3 +49,8 @@ def deliveries_page(
         "attempts",
     )
     return Paginator(rows, DELIVERIES_PER_PAGE).get_page(page), counts
+
+
+def webhook_health(*, company_id: int) -> WebhookHealth | None:
+    """The last automatic check of the app's own hooks, if one ran."""
+    return WebhookHealth.objects.filter(company_id=company_id, checked_at__isnull=False).first()

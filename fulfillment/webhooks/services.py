@@ -9,12 +9,13 @@ from django.conf import settings
 
 import flickrocket as fr
 from frapp.dates import platform_time
-from oauth.clients import client_for
+from oauth.clients import Purpose, client_for
 
 RECEIVER_PATH = "/webhooks/flickrocket"  # fixed in the App Store listing (frapp/urls.py)
 
 
-ESSENTIAL_TOPICS = ("order/create", "app/uninstalled")
+# order/create shows new orders; app/uninstalled forgets tokens; app/update re-reads permissions.
+ESSENTIAL_TOPICS = ("order/create", "app/uninstalled", "app/update")
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ def receiver_address() -> str:
     return settings.APP_BASE_URL + RECEIVER_PATH
 
 
-def _client(company_id: int) -> fr.FlickRocketClient:
-    return client_for(company_id)
+def _client(company_id: int, purpose: Purpose = "page") -> fr.FlickRocketClient:
+    return client_for(company_id, purpose=purpose)
 
 
 def subscribe(*, company_id: int, topic: str, address: str) -> fr.Webhook:
@@ -103,9 +104,12 @@ class EssentialsResult:
         return bool(self.created or self.reactivated)
 
 
-def subscribe_essentials(*, company_id: int) -> EssentialsResult:
-    """Make sure the hooks this app needs point at this app and are on; never add a second."""
-    client = _client(company_id)
+def subscribe_essentials(*, company_id: int, purpose: Purpose = "page") -> EssentialsResult:
+    """Make sure the hooks this app needs point at this app and are on; never add a second.
+
+    Safe to run again at any time: it lists the hooks first and changes only what is missing.
+    """
+    client = _client(company_id, purpose)
     address = receiver_address()
     hooks = client.webhooks()
     result = EssentialsResult()

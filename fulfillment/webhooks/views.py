@@ -54,7 +54,12 @@ def _subscriptions_page(request, form, status=200):
     return render(
         request,
         "webhooks/subscriptions.html",
-        {"overview": overview, "form": form, "essential_topics": services.ESSENTIAL_TOPICS},
+        {
+            "overview": overview,
+            "form": form,
+            "essential_topics": services.ESSENTIAL_TOPICS,
+            "health": selectors.webhook_health(company_id=request.company_id),
+        },
         status=status,
     )
 

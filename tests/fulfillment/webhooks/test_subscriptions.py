@@ -117,6 +117,7 @@ def test_one_click_subscribes_what_the_app_needs_and_does_nothing_the_second_tim
     assert {(h["topic"], h["address"]) for h in first} == {
         ("order/create", RECEIVER),
         ("app/uninstalled", RECEIVER),
+        ("app/update", RECEIVER),  # added with the automatic subscription at install
     }
 
     response = shop.post("subscriptions/essentials/", follow=True)
@@ -128,7 +129,7 @@ def test_one_click_subscribes_what_the_app_needs_and_does_nothing_the_second_tim
 def test_one_click_keeps_an_existing_hook_and_adds_only_the_missing_one(shop, flickrocket):
     subscribe(shop, "order/create", RECEIVER)
     shop.post("subscriptions/essentials/")
-    assert sorted(h["topic"] for h in hooks(flickrocket)) == ["app/uninstalled", "order/create"]
+    assert sorted(h["topic"] for h in hooks(flickrocket)) == ["app/uninstalled", "app/update", "order/create"]
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ def test_one_click_switches_a_switched_off_essential_hook_back_on(shop, flickroc
     )
     response = shop.post("subscriptions/essentials/", follow=True)
     assert "switched order/create back on" in page(response)
-    assert len(hooks(flickrocket)) == 2 and all(h["is_active"] for h in hooks(flickrocket))
+    assert len(hooks(flickrocket)) == 3 and all(h["is_active"] for h in hooks(flickrocket))
 
 
 def test_another_companys_hook_cannot_be_seen_changed_or_deleted(installed, embedded, flickrocket):

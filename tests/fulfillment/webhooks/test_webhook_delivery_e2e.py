@@ -34,7 +34,7 @@ def test_sandbox_delivers_new_orders_and_the_uninstall_and_the_app_acts_on_them(
     assert shop.post("subscriptions/essentials/").status_code == 302
     receiver = live_server.url + "/webhooks/flickrocket"
     hooks = {h["topic"]: h for h in flickrocket.state()["hooks"] if h["company_id"] == 1202}
-    assert set(hooks) == {"order/create", "app/uninstalled"}
+    assert set(hooks) == {"order/create", "app/uninstalled", "app/update"}
     assert {h["address"] for h in hooks.values()} == {receiver}
 
     order = flickrocket.create_order(1202)
