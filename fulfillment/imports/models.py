@@ -44,6 +44,8 @@ class CsvImportRow(models.Model):
     tracking_number = models.CharField(max_length=200, blank=True)
     verdict = models.CharField(max_length=20, choices=Verdict.choices)
     reason = models.CharField(max_length=300, blank=True)
+    # What carrier recognition found odd about a ready row, one message a line; never blocks it.
+    warnings = models.TextField(blank=True, default="")
     update = models.ForeignKey(
         "outbox.PendingUpdate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -16,13 +16,17 @@ def csv_import(*, company_id: int, import_id: int) -> CsvImport | None:
 
 
 def csv_import_rows(*, job: CsvImport, show: str, page: str | None, per_page: int = 200):
-    """One page of an import's rows (optionally one verdict only) and the count per verdict."""
+    """One page of an import's rows (one verdict only, or only those with carrier warnings), the
+    count per verdict and ``counts["warnings"]``, the rows with a warning."""
     rows = job.rows.all()
     if show in CsvImportRow.Verdict.values:
         rows = rows.filter(verdict=show)
-    counts = dict.fromkeys(CsvImportRow.Verdict.values, 0)
+    elif show == "warnings":
+        rows = rows.exclude(warnings="")
+    counts = dict.fromkeys([*CsvImportRow.Verdict.values, "warnings"], 0)
     for verdict in job.rows.values_list("verdict", flat=True):
         counts[verdict] += 1
+    counts["warnings"] = job.rows.exclude(warnings="").count()
     return Paginator(rows, per_page).get_page(page), counts
 
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.orders.tracking import normalize_tracking, visible_text
+from fulfillment.orders.tracking_checks import tracking_warnings
 from fulfillment.outbox.models import PendingUpdate
 
 from .models import CsvImport, CsvImportRow
@@ -82,6 +83,8 @@ def preview_tracking_csv(
                     row.reason = "The tracking number is missing."
                 else:
                     row.verdict = CsvImportRow.Verdict.READY
+                    # Warn, never block: the row stays ready; the owner sees why it looks odd.
+                    row.warnings = "\n".join(tracking_warnings(orders[row.order_id], row.tracking_number))
         if row.order_id is not None and row.order_id not in seen:
             seen[row.order_id] = line
         built.append(row)
