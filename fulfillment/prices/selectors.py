@@ -7,15 +7,16 @@ by ``fulfillment.prices.money``.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import pgettext_lazy
+
 from flickrocket import PriceModel
 from frapp.dates import platform_time
-from frapp.spreadsheets import csv_safe_row
+from frapp.spreadsheets import csv_safe_row, csv_writer
 
 from .money import (
     COUNTRY_PRICE_DECIMALS,
@@ -142,24 +143,25 @@ def find_model(models: list[PriceModel], price_id: int) -> PriceModel | None:
     return next((m for m in models if m.id == price_id), None)
 
 
+# Column names in the owner's language; the column order never changes.
 CSV_HEADER = [
-    "price_model_id",
-    "price_model",
-    "valid",
-    "kind",
-    "code",
-    "name",
-    "amount",
-    "currency",
-    "formatted",
-    "minor_units",
-    "updated_at",
+    pgettext_lazy("csv column", "price_model_id"),
+    pgettext_lazy("csv column", "price_model"),
+    pgettext_lazy("csv column", "valid"),
+    pgettext_lazy("csv column", "kind"),
+    pgettext_lazy("csv column", "code"),
+    pgettext_lazy("csv column", "name"),
+    pgettext_lazy("csv column", "amount"),
+    pgettext_lazy("csv column", "currency"),
+    pgettext_lazy("csv column", "formatted"),
+    pgettext_lazy("csv column", "minor_units"),
+    pgettext_lazy("csv column", "updated_at"),
 ]
 
 
 # Our own number; "-5.00" must stay a number. Every text cell may carry the shop's (or an
 # unknown currency's) text, not only the name, so all the others are guarded.
-CSV_NUMERIC_COLUMNS = frozenset({CSV_HEADER.index("amount")})
+CSV_NUMERIC_COLUMNS = frozenset({6})  # "amount"; the header is translated, so by position
 
 
 def csv_rows(models: list[PriceModel]) -> Iterator[list]:
@@ -197,7 +199,7 @@ def csv_rows(models: list[PriceModel]) -> Iterator[list]:
 def csv_text(models: list[PriceModel]) -> str:
     """The rows of ``csv_rows`` as one guarded CSV text (the download streams them instead)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(CSV_HEADER)
     for row in csv_rows(models):
         writer.writerow(csv_safe_row(row, numeric_columns=CSV_NUMERIC_COLUMNS))

@@ -95,7 +95,8 @@ def test_confirm_applies_ready_rows_in_the_background_with_progress_and_a_result
 
     result = shop.get(f"fulfillments/import/{job.pk}/result.csv")
     lines = b"".join(result.streaming_content).decode("utf-8-sig").strip().splitlines()
-    assert lines[0] == "line,order_id,tracking_number,result,detail"
+    # Every cell is quoted (issue 11 security review: semicolon readers keep a cell whole).
+    assert lines[0] == '"line","order_id","tracking_number","result","detail"'
     assert sum("Accepted" in line for line in lines) == 5
     assert "Unknown order" in lines[-1]
 

@@ -140,7 +140,8 @@ def test_export_csv_has_every_row_of_the_current_view(shop, sandbox):
     assert response["Content-Type"].startswith("text/csv")
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     lines = body.strip().splitlines()
-    assert lines[0].startswith("order_id,created_at,status")
+    # Every cell is quoted, so a semicolon or tab reader keeps each cell whole (issue 11 review).
+    assert lines[0].startswith('"order_id","created_at","status"')
     assert len(lines) == 61
 
 
