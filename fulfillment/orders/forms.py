@@ -79,3 +79,14 @@ class ShipForm(forms.Form):
         if data.get("action") == "tracking" and not (data.get("tracking_number") or "").strip():
             self.add_error("tracking_number", "Enter a tracking number to save.")
         return data
+
+
+class ReopenForm(forms.Form):
+    """The second, deliberate click that sets a shipped order back to open."""
+
+    form_key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    clear_tracking = forms.BooleanField(
+        required=False,
+        label=_("Also remove the tracking number"),
+        help_text=_("Leave it unticked to keep the tracking number for when the order really ships."),
+    )

@@ -132,9 +132,22 @@ def cached_order(*, company_id: int, order_id: int) -> fr.Fulfillment | None:
     return fr.Fulfillment.from_api(item) if item else None
 
 
-def overlay(*, company_id: int, orders: list[fr.Fulfillment], since: datetime) -> list[Row]:
+def overlay(
+    *,
+    company_id: int,
+    orders: list[fr.Fulfillment],
+    since: datetime,
+    latest: dict[int, PendingUpdate] | None = None,
+) -> list[Row]:
     """Pair each order with our latest change FlickRocket may not reflect in ``orders`` yet:
     anything unsent or refused, and anything accepted after the list was fetched."""
+    if latest is None:
+        latest = latest_changes(company_id=company_id, since=since)
+    return [Row(order=order, update=latest.get(order.id)) for order in orders]
+
+
+def latest_changes(*, company_id: int, since: datetime) -> dict[int, PendingUpdate]:
+    """Per order, our change FlickRocket's lists fetched at ``since`` may not reflect yet."""
     updates = (
         PendingUpdate.objects.filter(company_id=company_id)
         .filter(
@@ -149,7 +162,31 @@ def overlay(*, company_id: int, orders: list[fr.Fulfillment], since: datetime) -
         # An active change beats a refused or accepted one; otherwise the newest wins.
         if current is None or (update.is_active and not current.is_active):
             latest[update.order_id] = update
-    return [Row(order=order, update=latest.get(order.id)) for order in orders]
+    return latest
+
+
+def reopened_rows(
+    *, company_id: int, orders: list[fr.Fulfillment], latest: dict[int, PendingUpdate]
+) -> list[Row]:
+    """Orders set back to open here that the open list FlickRocket sent does not hold yet.
+
+    They belong on the open list from the moment the change is queued, as the last list we
+    fetched of them (usually the shipped one) shows them; no query unless there are some.
+    """
+    present = {order.id for order in orders}
+    missing = [
+        order_id
+        for order_id, update in latest.items()
+        if update.status == fr.Fulfillment.OPEN and update.state != State.REFUSED and order_id not in present
+    ]
+    if not missing:
+        return []
+    index = cached_order_index(company_id)
+    return [
+        Row(order=fr.Fulfillment.from_api(index[order_id]), update=latest[order_id])
+        for order_id in missing
+        if order_id in index
+    ]
 
 
 def search(

@@ -16,13 +16,25 @@ import msgspec
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import flickrocket as fr
-from fulfillment.outbox.models import CompanyOutbox
+from frapp.errors import AppError
+from fulfillment.outbox.models import CompanyOutbox, PendingUpdate, Source
+from fulfillment.outbox.services import change_order
 from oauth.clients import client_for
 
 from .models import ListCache
-from .selectors import OrderList, Row, cached_order, list_version, overlay
+from .selectors import (
+    OrderList,
+    Row,
+    cached_order,
+    cached_order_index,
+    latest_changes,
+    list_version,
+    overlay,
+    reopened_rows,
+)
 
 
 def _fresh_seconds() -> float:
@@ -65,9 +77,11 @@ def order_list(
             )
             _remember_parsed(cache, orders)
     orders = _parsed_orders(cache)
-    rows = overlay(company_id=company_id, orders=orders, since=cache.fetched_at)
+    latest = latest_changes(company_id=company_id, since=cache.fetched_at)
+    rows = overlay(company_id=company_id, orders=orders, since=cache.fetched_at, latest=latest)
     if kind == ListCache.Kind.OPEN:
         rows = [row for row in rows if not (row.is_shipped and row.write_state == "accepted")]
+        rows += reopened_rows(company_id=company_id, orders=orders, latest=latest)
     elif kind == ListCache.Kind.SHIPPED:
         rows = [row for row in rows if not (not row.is_shipped and row.write_state == "accepted")]
     countries = sorted(
@@ -198,3 +212,47 @@ def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:
             order = msgspec.structs.replace(order, status=fr.Fulfillment.SHIPPED)
         orders[order.id] = order
     return orders
+
+
+def reopen_order(
+    *,
+    company_id: int,
+    user_id: str,
+    order_id: int,
+    clear_tracking: bool = False,
+    idempotency_key: str | None = None,
+) -> PendingUpdate:
+    """Set an order marked shipped by mistake back to open (status 0), through the outbox.
+
+    Only the status is sent unless ``clear_tracking``: FlickRocket keeps ``tracking_number``
+    when it is not sent, and the number usually stays right (the label exists; the parcel just
+    has not gone yet). ``fr.NotFound`` (another shop's order too) is left to the view: a 404.
+    """
+    if idempotency_key and PendingUpdate.objects.filter(idempotency_key=idempotency_key).exists():
+        return change_order(  # the same confirmation twice: the row it already queued
+            company_id=company_id,
+            user_id=user_id,
+            order_id=order_id,
+            tracking_number=None,
+            ship=False,
+            source=Source.SINGLE,
+            idempotency_key=idempotency_key,
+        )
+    row = order_detail(company_id=company_id, order_id=order_id).row
+    if not row.is_shipped:
+        raise AppError(
+            _("Order %(order)s is open already: there is no shipment to undo.") % {"order": order_id}
+        )
+    seen = {**cached_order_index(company_id)}
+    seen[order_id] = {"status": fr.Fulfillment.SHIPPED, "tracking_number": row.tracking_number}
+    return change_order(
+        company_id=company_id,
+        user_id=user_id,
+        order_id=order_id,
+        tracking_number="" if clear_tracking else None,
+        ship=False,
+        source=Source.SINGLE,
+        idempotency_key=idempotency_key,
+        index=seen,
+        order=row.order,
+    )

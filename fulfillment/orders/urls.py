@@ -11,4 +11,5 @@ urlpatterns = [
     path("fulfillments/version", views.list_version, name="list-version"),
     path("fulfillments/<int:order_id>/", views.order_detail, name="detail"),
     path("fulfillments/<int:order_id>/ship", views.ship_order, name="ship"),
+    path("fulfillments/<int:order_id>/reopen", views.reopen_order, name="reopen"),
 ]

@@ -5,7 +5,9 @@ import logging
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import flickrocket as fr
 from frapp.errors import AppError
@@ -17,7 +19,7 @@ from oauth.decorators import embedded_view
 
 from . import selectors, services
 from .export import _export_csv
-from .forms import ListFilterForm, ShipForm, new_form_key
+from .forms import ListFilterForm, ReopenForm, ShipForm, new_form_key
 from .models import ListCache
 from .tracking_checks import tracking_warnings
 
@@ -213,3 +215,44 @@ def ship_order(request, order_id: int):
 def _queued_message(update) -> str:
     what = "marked shipped" if update.ships else "tracking saved"
     return f"Order {update.order_id} {what}. It is being sent to FlickRocket."
+
+
+# --- Undo a shipment ---------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@embedded_view(scope="orders")
+def reopen_order(request, order_id: int):
+    """Set an order shipped by mistake back to open: GET asks (a page of its own, so it works
+    without JavaScript), only the POST from that page queues the change."""
+    if request.method == "GET":
+        try:
+            row = services.order_detail(company_id=request.company_id, order_id=order_id).row
+        except fr.NotFound:
+            raise Http404("No such order") from None
+        form = ReopenForm(initial={"form_key": new_form_key()})
+        return render(request, "orders/reopen.html", {"row": row, "order": row.order, "form": form})
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return redirect("orders:reopen", order_id=order_id)
+    try:
+        services.reopen_order(
+            company_id=request.company_id,
+            user_id=request.flickrocket_user_id,
+            order_id=order_id,
+            clear_tracking=form.cleaned_data["clear_tracking"],
+            idempotency_key=form.cleaned_data["form_key"] or None,
+        )
+    except fr.NotFound:
+        raise Http404("No such order") from None
+    except (fr.Forbidden, fr.NotInstalled, fr.NeedsReinstall):
+        raise  # the edge shows the permission or install page
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Order %(order)s is open again. It is being sent to FlickRocket.") % {"order": order_id},
+        )
+    return redirect("orders:detail", order_id=order_id)

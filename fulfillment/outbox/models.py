@@ -158,6 +158,11 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"Order {self.order_id} by {self.user_id}"
 
+    @property
+    def reopens(self) -> bool:
+        """A shipment undone: an order marked shipped set back to open."""
+        return self.old_status == 100 and self.new_status == 0
+
 
 class CompanyOutbox(models.Model):
     """Per-company state shared by every worker: call pacing and the next scheduled send.
