@@ -8,8 +8,11 @@ change is queued first and the owner may know better. Each number is recognised 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
+
+from django.utils.translation import gettext as _
 
 import flickrocket as fr
 
@@ -62,3 +65,12 @@ def tracking_entries(order: fr.Fulfillment, tracking: str) -> list[TrackingEntry
             )
         )
     return entries
+
+
+def queued_warnings(updates: Iterable, orders: dict[int, fr.Fulfillment]) -> list[str]:
+    """One "Order 123: …" note per warning about the tracking numbers of queued changes (bulk)."""
+    notes = []
+    for update in updates:
+        for warning in tracking_warnings(orders.get(update.order_id), update.tracking_number or ""):
+            notes.append(_("Order %(order)s: %(warning)s") % {"order": update.order_id, "warning": warning})
+    return notes

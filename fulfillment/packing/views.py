@@ -8,6 +8,7 @@ import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.orders import selectors, services
 from fulfillment.orders.forms import new_form_key
+from fulfillment.orders.tracking_checks import queued_warnings, tracking_warnings
 from fulfillment.outbox import services as outbox
 from fulfillment.outbox.bulk import mark_many_shipped
 from fulfillment.outbox.models import Source
@@ -75,6 +76,8 @@ def scan(request):
             "form": ScanForm(),
             "done": update,
             "done_row": row,
+            # Warn, never block: the order is queued; the packer can correct it on this screen.
+            "done_warnings": tracking_warnings(row.order, update.tracking_number or ""),
         },
     )
 
@@ -129,6 +132,8 @@ def bulk_ship(request):
             f"{already} order{'s' if already != 1 else ''} of this selection "
             f"{'were' if already != 1 else 'was'} already marked shipped from this form.",
         )
+    for note in queued_warnings(result.queued, {row.id: row.order for row in rows}):
+        messages.warning(request, note)
     return redirect("orders:open")
 
 
