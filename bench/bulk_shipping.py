@@ -30,9 +30,11 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from fulfillment.models import AuditEntry, PendingUpdate  # noqa: E402
-from fulfillment.selectors import fulfillments as selectors  # noqa: E402
-from fulfillment.services import fulfillments as services  # noqa: E402
+from fulfillment.imports import apply, services  # noqa: E402
+from fulfillment.orders import services as order_services  # noqa: E402
+from fulfillment.outbox.bulk import mark_many_shipped  # noqa: E402
+from fulfillment.outbox.models import AuditEntry, PendingUpdate  # noqa: E402
+from fulfillment.outbox.sender import send_pending_updates  # noqa: E402
 from tests.factories import launch, make_installation  # noqa: E402
 from tests.sandbox_server import TEST_DEFAULTS, SandboxServer  # noqa: E402
 
@@ -43,7 +45,9 @@ def setup(sandbox, **overrides):
     sandbox.reset(**overrides)
     PendingUpdate.objects.all().delete()
     AuditEntry.objects.all().delete()
-    from fulfillment.models import CompanyOutbox, CsvImport, ListCache
+    from fulfillment.imports.models import CsvImport
+    from fulfillment.orders.models import ListCache
+    from fulfillment.outbox.models import CompanyOutbox
     from oauth.models import Installation
 
     for model in (CompanyOutbox, CsvImport, ListCache, Installation):
@@ -55,7 +59,7 @@ def drain(label):
     started = time.perf_counter()
     runs = 0
     while PendingUpdate.objects.filter(state__in=PendingUpdate.ACTIVE).exists():
-        services.send_pending_updates(company_id=COMPANY)
+        send_pending_updates(company_id=COMPANY)
         runs += 1
         due = PendingUpdate.objects.filter(state="queued").order_by("next_attempt_at").first()
         if due is not None:
@@ -97,16 +101,20 @@ def bench_csv(sandbox):
     before = {o["id"]: o for o in sandbox.fulfillments(COMPANY)}
     opens = sorted(i for i, o in before.items() if o["status"] == 0)[:500]
     text = "order_id,tracking_number\n" + "\n".join(f"{i},CSV{i}" for i in opens)
-    orders = selectors.order_index(company_id=COMPANY)
+    orders = order_services.order_index(company_id=COMPANY)
     started = time.perf_counter()
     job = services.preview_tracking_csv(
-        company_id=COMPANY, user_id="bench", filename="bench.csv", data=text.encode(), ship=True,
+        company_id=COMPANY,
+        user_id="bench",
+        filename="bench.csv",
+        data=text.encode(),
+        ship=True,
         orders=orders,
-    )  # fmt: skip
+    )
     preview = time.perf_counter() - started
     started = time.perf_counter()
     services.confirm_tracking_csv(company_id=COMPANY, user_id="bench", import_id=job.pk)
-    services.apply_tracking_csv(import_id=job.pk)  # the worker's task, run here
+    apply.apply_tracking_csv(import_id=job.pk)  # the worker's task, run here
     confirm = time.perf_counter() - started
     sandbox.faults(error_rate=0.3, error_rate_writes_only=True, apply_then_fail_rate=0.05)
     sandbox.clear_calls()
@@ -127,10 +135,10 @@ def bench_paced(sandbox):
     settings.FULFILLMENT_ASSUMED_LEAK_RATE = 2.0
     before = {o["id"]: o for o in sandbox.fulfillments(COMPANY)}
     opens = sorted(i for i, o in before.items() if o["status"] == 0)[:1000]
-    selectors.order_list(company_id=COMPANY, kind="open")
+    order_services.order_list(company_id=COMPANY, kind="open")
     wanted = {i: f"PACE{i}" for i in opens}
     sandbox.clear_calls()
-    services.mark_many_shipped(company_id=COMPANY, user_id="bench", orders=wanted)
+    mark_many_shipped(company_id=COMPANY, user_id="bench", orders=wanted)
     seconds, runs = drain("paced")
     figures = verify(sandbox, wanted, before)
     bound = (len(wanted) - 40) / 20.0  # the bucket's own lower bound: 40 at once, then 20/s

@@ -192,11 +192,14 @@ def running(open_orders: int = 1000, *, sandbox_overrides: dict | None = None, *
             app.stop()
 
 
-def measure(session: requests.Session, app: App, path: str, repeat: int) -> dict:
-    """GET a page ``repeat`` times; collect total, FlickRocket and own server time."""
+def measure(session: requests.Session, app: App, path: str, repeat: int, *, absolute: str = "") -> dict:
+    """GET a page ``repeat`` times; collect total, FlickRocket and own server time.
+
+    ``absolute`` is a path outside the embedded session (``/healthz``)."""
     totals, waits, own = [], [], []
+    url = app.url + (absolute or session.app_prefix + path)
     for _ in range(repeat):
-        response = session.get(app.url + session.app_prefix + path, timeout=60)
+        response = session.get(url, timeout=60)
         response.raise_for_status()
         timing = server_timing(response)
         waits.append(timing.get("flickrocket", 0.0))

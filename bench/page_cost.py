@@ -1,50 +1,83 @@
-"""Page cost: server time of the open list, an order page and the price list with 1,000 open
-orders, split into time waiting on FlickRocket and our own time, plus FlickRocket calls and
-token exchanges per page view (from the sandbox's call log).
+"""Page cost: server time of the open list, an order page, the price list and the webhooks page,
+split into time waiting on FlickRocket and our own time, with ``/healthz`` (one query through the
+same middleware) as the yardstick, plus FlickRocket calls and token exchanges per page view
+(from the sandbox's call log). ``--empty-bucket`` then empties the rate-limit bucket and
+measures the same pages again: no view may sleep on it.
 
-    .venv/bin/python bench/page_cost.py [--orders 1000] [--repeat 40]
+    .venv/bin/python bench/page_cost.py [--orders 1000] [--repeat 40] [--workers 2]
+        [--database-url postgres://postgres@127.0.0.1:5432/frbench]  (flushes that database)
 """
 
 import argparse
 
-from harness import measure, running, summary
+from harness import measure, percentile, running, summary
+
+PAGES = {
+    "healthz": None,
+    "open list": "/fulfillments/",
+    "open, fetch": "/fulfillments/?refresh=1",
+    "order page": "/fulfillments/{order_id}/",
+    "price list": "/prices/",
+    "webhooks": "/subscriptions/",
+}
+
+
+def run(sandbox, app, session, order_id, repeat, title):
+    print(title)
+    print(
+        f"{'page':<12} {'total':>32} {'waiting on FlickRocket':>34} {'our own':>32} "
+        f"{'own p50/healthz':>15} {'own p99/healthz':>15} {'calls/view':>10} {'exchanges/view':>14}"
+    )
+    healthz_p50 = healthz_p99 = None
+    for name, path in PAGES.items():
+        sandbox.clear_calls()
+        if path is None:
+            result = measure(session, app, "", repeat, absolute="/healthz")
+        else:
+            result = measure(session, app, path.format(order_id=order_id), repeat)
+        calls = sandbox.calls()
+        api_calls = sum(v["count"] for v in calls["by_endpoint"].values())
+        p50, p99 = percentile(result["own"], 50), percentile(result["own"], 99)
+        if healthz_p50 is None:
+            healthz_p50, healthz_p99 = p50, p99
+        print(
+            f"{name:<12} {summary(result['total']):>32} {summary(result['flickrocket']):>34} "
+            f"{summary(result['own']):>32} {p50 / healthz_p50:>15.1f} {p99 / healthz_p50:>15.1f} "
+            f"{api_calls / repeat:>10.2f} {calls['token_exchanges'] / repeat:>14.2f}"
+        )
+    print(f"(/healthz own time: p50 {healthz_p50:.1f} ms, p99 {healthz_p99:.1f} ms)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--empty-bucket", action="store_true")
     args = parser.parse_args()
 
-    with running(args.orders) as (sandbox, app):
+    with running(args.orders, workers=args.workers, database_url=args.database_url) as (sandbox, app):
         app.install(1202)
         session = app.launch(1202)
-        order_id = sandbox.fulfillments(1202)[0]["id"]
+        order_id = next(o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0)
         session.get(app.url + session.app_prefix + "/fulfillments/", timeout=60)  # first token
-        pages = {
-            "open list": "/fulfillments/",
-            "open, fetch": "/fulfillments/?refresh=1",
-            "order page": f"/fulfillments/{order_id}/",
-            "price list": "/prices/",
-        }
-        print(
+        session.get(app.url + session.app_prefix + "/prices/", timeout=60)  # a stored copy
+        where = "PostgreSQL" if app.database_url.startswith("postgres") else "SQLite"
+        run(
+            sandbox,
+            app,
+            session,
+            order_id,
+            args.repeat,
             f"Page cost with {args.orders} open orders, {args.repeat} views each "
-            "(gunicorn, sandbox on loopback)"
+            f"(gunicorn {args.workers} x 4 threads, {where}, sandbox on loopback)",
         )
-        print(
-            f"{'page':<12} {'total':>32} {'waiting on FlickRocket':>34} {'our own':>32} "
-            f"{'calls/view':>10} {'exchanges/view':>14}"
-        )
-        for name, path in pages.items():
-            sandbox.clear_calls()
-            result = measure(session, app, path, args.repeat)
-            calls = sandbox.calls()
-            api_calls = sum(v["count"] for v in calls["by_endpoint"].values())
-            print(
-                f"{name:<12} {summary(result['total']):>32} {summary(result['flickrocket']):>34} "
-                f"{summary(result['own']):>32} {api_calls / args.repeat:>10.2f} "
-                f"{calls['token_exchanges'] / args.repeat:>14.2f}"
-            )
+        if args.empty_bucket:
+            # A bucket that never leaks: every call is a 429 with a long Retry-After.
+            sandbox.settings(bucket_size=1, leak_rate=0.001)
+            session.get(app.url + session.app_prefix + "/subscriptions/", timeout=60)
+            run(sandbox, app, session, order_id, args.repeat, "The same pages with the bucket empty")
 
 
 if __name__ == "__main__":

@@ -57,33 +57,50 @@ def build(total: int, companies: list[int], rng: random.Random) -> list[dict]:
         kind = "order" if topic == "order/create" else "customer"
         body = sign_webhook(
             SECRET,
-            {"company_id": company, "producer": "shop", "scope": topic,
-             "data": {"type": kind, "id": str(order_id)}},
-        )  # fmt: skip
-        items.append({"kind": "good", "status": {200}, "raw": json.dumps(body).encode(),
-                      "company": company, "topic": topic})  # fmt: skip
+            {
+                "company_id": company,
+                "producer": "shop",
+                "scope": topic,
+                "data": {"type": kind, "id": str(order_id)},
+            },
+        )
+        items.append(
+            {
+                "kind": "good",
+                "status": {200},
+                "raw": json.dumps(body).encode(),
+                "company": company,
+                "topic": topic,
+            }
+        )
     originals = [item for item in items]
     for _ in range(n_dupes):
         items.append({**rng.choice(originals), "kind": "duplicate"})
     for i in range(n_bad_sig):
         body = sign_webhook(
             "not-the-app-secret",
-            {"company_id": rng.choice(companies), "producer": "shop", "scope": "app/uninstalled",
-             "data": {"type": "app", "id": f"forged-{i}"}},
-        )  # fmt: skip
+            {
+                "company_id": rng.choice(companies),
+                "producer": "shop",
+                "scope": "app/uninstalled",
+                "data": {"type": "app", "id": f"forged-{i}"},
+            },
+        )
         items.append({"kind": "bad-signature", "status": {401}, "raw": json.dumps(body).encode()})
     for i in range(n_unsigned):
-        body = {"company_id": rng.choice(companies), "producer": "shop", "scope": "app/uninstalled",
-                "data": {"type": "app", "id": f"unsigned-{i}"}}  # fmt: skip
+        body = {
+            "company_id": rng.choice(companies),
+            "producer": "shop",
+            "scope": "app/uninstalled",
+            "data": {"type": "app", "id": f"unsigned-{i}"},
+        }
         items.append({"kind": "unsigned", "status": {401}, "raw": json.dumps(body).encode()})
     malformed = [
         (b"this is not json", {400}),
         (b"[1, 2, 3]", {400}),
-        (json.dumps(sign_webhook(SECRET, {"producer": "shop", "scope": "order/create"})).encode(),
-         {400}),
-        (json.dumps({"company_id": 1, "scope": "x", "hash": "0", "pad": "x" * 70_000}).encode(),
-         {413}),
-    ]  # fmt: skip
+        (json.dumps(sign_webhook(SECRET, {"producer": "shop", "scope": "order/create"})).encode(), {400}),
+        (json.dumps({"company_id": 1, "scope": "x", "hash": "0", "pad": "x" * 70_000}).encode(), {413}),
+    ]
     for i in range(n_malformed):
         raw, status = malformed[i % len(malformed)]
         items.append({"kind": "malformed", "status": status, "raw": raw})
@@ -96,9 +113,11 @@ def post(url: str, item: dict) -> tuple[dict, int, float, str]:
     started = time.perf_counter()
     try:
         response = requests.post(
-            url, data=item["raw"], timeout=120,
+            url,
+            data=item["raw"],
+            timeout=120,
             headers={"Content-Type": "application/json", "Connection": "close"},
-        )  # fmt: skip
+        )
         status, error = response.status_code, ""
     except requests.RequestException as exc:
         status, error = 0, f"{type(exc).__name__}: {exc}"[:160]
@@ -107,11 +126,13 @@ def post(url: str, item: dict) -> tuple[dict, int, float, str]:
 
 def start_worker(app: App) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
-         "--interval", "0.05"],
-        cwd=ROOT, env=app.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.05"],
+        cwd=ROOT,
+        env=app.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def main() -> int:
@@ -146,17 +167,19 @@ def main() -> int:
 
 
 def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -> int:
-    from fulfillment.models import WebhookDelivery
-    from fulfillment.selectors.fulfillments import list_version
-    from fulfillment.services.webhooks import dedupe_key
+    from fulfillment.orders.selectors import list_version
+    from fulfillment.webhooks.models import WebhookDelivery
+    from fulfillment.webhooks.receiver import dedupe_key
 
     engine = "PostgreSQL" if app.database_url.startswith("postgres") else "SQLite"
     items = build(args.total, companies, random.Random(args.seed))
     url = app.url + "/webhooks/flickrocket"
     workers.extend(start_worker(app) for _ in range(args.task_workers))
 
-    print(f"{engine}, gunicorn {args.workers}x{args.threads} threads, {args.task_workers} task "
-          f"workers; firing {len(items)} deliveries from {args.concurrency} connections")  # fmt: skip
+    print(
+        f"{engine}, gunicorn {args.workers}x{args.threads} threads, {args.task_workers} task "
+        f"workers; firing {len(items)} deliveries from {args.concurrency} connections"
+    )
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         results = list(pool.map(lambda item: post(url, item), items))
@@ -208,10 +231,14 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
     print(f"answers: {dict(sorted(answers.items()))}")
     print(f"stored {len(stored_keys)} unique verified deliveries; outcomes {dict(outcomes)}")
     print(f"burst: {len(results) / burst:8.1f} deliveries/s answered ({burst:.2f} s wall)")
-    print(f"answer time: p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms"
-          f"  max {max(latencies):.1f} ms")  # fmt: skip
-    print(f"acted on all {len(stored_keys)} within {drained:.2f} s of the first send "
-          f"({drained - (wait_started - started):.2f} s after the burst ended)")  # fmt: skip
+    print(
+        f"answer time: p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms"
+        f"  max {max(latencies):.1f} ms"
+    )
+    print(
+        f"acted on all {len(stored_keys)} within {drained:.2f} s of the first send "
+        f"({drained - (wait_started - started):.2f} s after the burst ended)"
+    )
     if problems:
         print(f"FAILED: {len(problems)} problem(s)")
         for line in problems[:30]:

@@ -24,7 +24,9 @@ from django.middleware.csrf import (
     CsrfViewMiddleware,
     _unmask_cipher_token,
 )
+from django.middleware.locale import LocaleMiddleware
 from django.urls import get_script_prefix, set_script_prefix
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 
 from flickrocket import CallStats, call_stats
@@ -35,6 +37,8 @@ logger = logging.getLogger("frapp.request")
 
 SESSION_PREFIX = re.compile(r"^/s/(?P<key>[a-z0-9]{32})(?P<rest>/.*)?$")
 SESSION_TOUCH_INTERVAL = 60
+# The language a user chose in the app, copied from oauth.models.UserPreference at launch.
+SESSION_LANGUAGE_KEY = "language"
 
 
 def embedded_session_prefix(session_key: str) -> str:
@@ -187,3 +191,19 @@ class RequestLogMiddleware:
         finally:
             call_stats.reset(stats_token)
             request_id_var.reset(token)
+
+
+class AppLocaleMiddleware(LocaleMiddleware):
+    """The browser's Accept-Language, unless the user chose a language in the app.
+
+    The choice is stored per FlickRocket user (``oauth.models.UserPreference``) and copied into
+    the embedded session at launch, so applying it costs no query per request.
+    """
+
+    def process_request(self, request):
+        chosen = request.session.get(SESSION_LANGUAGE_KEY) if hasattr(request, "session") else None
+        if chosen and chosen in dict(settings.LANGUAGES):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = translation.get_language()
+            return
+        super().process_request(request)

@@ -30,7 +30,7 @@ ALLOWED_HOSTS = env.list(
 )
 APP_BASE_URL = env.str("APP_BASE_URL", default="http://localhost:8000").rstrip("/")
 
-# FlickRocket: CONTRACT.md section 6. Defaults follow the platform docs; the platform's own
+# FlickRocket: docs/flickrocket.md, REST conventions. Defaults follow the platform docs; the platform's own
 # plugin uses https://oauth.flickrocket.com (auth) and https://api.flickrocket.com (REST).
 FLICKROCKET_CLIENT_ID = env.str("FLICKROCKET_CLIENT_ID", default="" if PRODUCTION else "fr-fulfillment")
 FLICKROCKET_CLIENT_SECRET = env.str(
@@ -56,7 +56,7 @@ FLICKROCKET_TOKEN_REFRESH_MARGIN = env.int("FLICKROCKET_TOKEN_REFRESH_MARGIN", d
 _dev_fernet = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[] if PRODUCTION else [_dev_fernet])
 
-# Fulfillment outbox (fulfillment/services/fulfillments.py).
+# Fulfillment outbox (fulfillment/outbox/) and order lists (fulfillment/orders/).
 FULFILLMENT_LIST_FRESH_SECONDS = env.float("FULFILLMENT_LIST_FRESH_SECONDS", default=20)
 FULFILLMENT_OUTBOX_LEASE_SECONDS = env.float("FULFILLMENT_OUTBOX_LEASE_SECONDS", default=120)
 FULFILLMENT_OUTBOX_BATCH = env.int("FULFILLMENT_OUTBOX_BATCH", default=25)
@@ -82,6 +82,8 @@ OAUTH_FLOWS_PER_MINUTE = env.int("OAUTH_FLOWS_PER_MINUTE", default=120)
 OAUTH_FLOWS_PER_MINUTE_PER_IP = env.int("OAUTH_FLOWS_PER_MINUTE_PER_IP", default=20)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# After a launch, the app checks its own hooks (and repairs them) at most once per this many seconds.
+WEBHOOK_HEALTH_CHECK_INTERVAL = env.int("WEBHOOK_HEALTH_CHECK_INTERVAL", default=600)
 
 if PRODUCTION:
     missing = [
@@ -109,10 +111,16 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_tasks_db",
     "frapp",
     "oauth",
-    "fulfillment",
+    "fulfillment.orders",
+    "fulfillment.outbox",
+    "fulfillment.imports",
+    "fulfillment.prices",
+    "fulfillment.webhooks",
+    "fulfillment.packing",
 ]
 
 MIDDLEWARE = [
@@ -122,6 +130,9 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "frapp.middleware.EmbeddedSessionMiddleware",
+    # After the session: a language the user chose in the app (kept in the embedded session)
+    # wins over the browser's Accept-Language; a cookie would not survive in the iframe.
+    "frapp.middleware.AppLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "frapp.middleware.AppCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -129,6 +140,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "frapp.urls"
+# Forms render Bootstrap markup through Django's form rendering, with templates/forms/field.html.
+FORM_RENDERER = "frapp.forms.BootstrapFormRenderer"
 WSGI_APPLICATION = "frapp.wsgi.application"
 
 TEMPLATES = [
@@ -143,7 +156,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "frapp.context_processors.embedded",
-                "fulfillment.context_processors.nav",
+                "frapp.context_processors.nav",
             ],
         },
     },
@@ -217,7 +230,11 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[APP_BASE_URL])
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("de", "Deutsch"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# English keeps the app's unambiguous ISO dates (2026-03-01 14:05); German uses Django's own.
+FORMAT_MODULE_PATH = ["frapp.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from frapp.views import healthz
-from fulfillment.views.webhooks import receive_webhook
+from fulfillment.webhooks.views import receive_webhook
 from oauth.views import launch
 
 urlpatterns = [
@@ -17,5 +17,10 @@ urlpatterns = [
     path("webhooks/flickrocket", receive_webhook, name="webhook-receiver"),
     path("oauth/", include("oauth.urls")),
     path("staff/", admin.site.urls),
-    path("", include("fulfillment.urls")),
+    path("", include("fulfillment.orders.urls")),
+    path("", include("fulfillment.packing.urls")),
+    path("", include("fulfillment.outbox.urls")),
+    path("", include("fulfillment.imports.urls")),
+    path("", include("fulfillment.prices.urls")),
+    path("", include("fulfillment.webhooks.urls")),
 ]

@@ -19,6 +19,10 @@ Purpose = Literal["page", "worker"]
 def policy(purpose: Purpose = "worker", **overrides: Any) -> fr.Policy:
     """A page view waits little and tries twice; background work waits longer.
 
+    A page view never sleeps on the rate limit (``max_rate_wait=0``): a 429 is ``RateLimited``
+    at once and the page shows what the app already has, with the "FlickRocket is unavailable"
+    banner. Sleeping out ``Retry-After`` held a gunicorn thread for a second or more per view.
+
     ``overrides`` are ``fr.Policy`` fields (``read_timeout``, ``max_attempts``, ``max_rate_wait``…).
     """
     if purpose == "page":
@@ -26,7 +30,7 @@ def policy(purpose: Purpose = "worker", **overrides: Any) -> fr.Policy:
             connect_timeout=settings.FLICKROCKET_CONNECT_TIMEOUT,
             read_timeout=settings.FLICKROCKET_PAGE_READ_TIMEOUT,
             max_attempts=2,
-            max_rate_wait=2.0,
+            max_rate_wait=0,
         )
     elif purpose == "worker":
         base = fr.Policy(

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from .services import known_scopes
 
@@ -31,3 +32,10 @@ class InstallForm(forms.Form):
     def clean_scope(self) -> list[str]:
         known = known_scopes()
         return [s.strip() for s in self.cleaned_data.get("scope", "").split(",") if s.strip() in known]
+
+
+class LanguageForm(forms.Form):
+    """The language switch in the nav: a language code, or "" to follow the browser."""
+
+    language = forms.ChoiceField(required=False, choices=[("", "")] + list(settings.LANGUAGES))
+    next = forms.CharField(required=False, max_length=2000)

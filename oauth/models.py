@@ -110,3 +110,24 @@ class PendingGrant(models.Model):
     @property
     def confirmable(self) -> bool:
         return self.exchanged_at is not None and bool(self.user_name)
+
+
+class UserPreference(models.Model):
+    """What one FlickRocket user (a company's user id) chose in the app: so far, the language.
+
+    Keyed by company and FlickRocket user, because the app has no users of its own; an empty
+    language means "follow the browser".
+    """
+
+    company_id = models.BigIntegerField()
+    user_id = models.CharField(max_length=200)
+    language = models.CharField(max_length=10, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company_id", "user_id"], name="one_preference_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id}/{self.user_id}: {self.language or '-'}"

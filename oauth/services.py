@@ -22,10 +22,12 @@ from django.utils.translation import gettext as _
 
 import flickrocket as fr
 from frapp.errors import AppError
+from frapp.middleware import SESSION_LANGUAGE_KEY
 
-from . import clients
+from . import clients, signals
 from .crypto import decrypt, encrypt
 from .models import Installation, OAuthFlow, OAuthFlowWindow, PendingGrant
+from .preferences import chosen_language
 
 logger = logging.getLogger(__name__)
 
@@ -50,19 +52,33 @@ def open_app_session(*, company_id: int, user_id: str) -> str:
     # The first list after a launch is read from FlickRocket, not from our short cache: an
     # owner who just removed and reopened the app must not see a list the app may no longer read.
     store["fresh_launch"] = True
+    # The user's language choice rides in the session: applying it costs no query per request.
+    language = chosen_language(company_id=int(company_id), user_id=str(user_id))
+    if language:
+        store[SESSION_LANGUAGE_KEY] = language
     store.set_expiry(settings.APP_SESSION_IDLE_SECONDS)
     store.create()
+    signals.app_launched.send(sender=open_app_session, company_id=int(company_id))
     return store.session_key
 
 
 # --- Install ------------------------------------------------------------------------------
 
 
-# CONTRACT.md §2.1: the documented scopes plus those the platform's own client asks for.
-CONTRACT_SCOPES = (
-    "products", "customers", "orders", "themes", "files", "companies", "statistics",
-    "webhooks", "player", "users",
-)  # fmt: skip
+# docs/flickrocket.md, OAuth install: the documented scopes plus those the platform's own client
+# asks for.
+KNOWN_SCOPES = (
+    "products",
+    "customers",
+    "orders",
+    "themes",
+    "files",
+    "companies",
+    "statistics",
+    "webhooks",
+    "player",
+    "users",
+)
 
 # A shop holds at most this many grants waiting for its confirmation; a newer one pushes the
 # oldest out, so nobody can pile prompts (or stored codes) onto a shop.
@@ -80,7 +96,7 @@ class _MinuteFull(Exception):
 
 
 def known_scopes() -> set[str]:
-    return set(settings.FLICKROCKET_SCOPES) | set(CONTRACT_SCOPES)
+    return set(settings.FLICKROCKET_SCOPES) | set(KNOWN_SCOPES)
 
 
 def _take_flow_slot(key: str, limit: int, minute: int) -> bool:
@@ -169,7 +185,8 @@ def start_launch_install(
 
 
 def start_app_store_install(*, scopes: list[str], company_hint: int | None, client_ip: str = "") -> OAuthFlow:
-    """An App Store start: nothing on it is signed, so it belongs to no shop (CONTRACT.md §2.2)."""
+    """An App Store start: nothing on it is signed, so it belongs to no shop (docs/flickrocket.md,
+    OAuth install)."""
     return start_install(
         company_id=None, user_id="", scopes=scopes, company_hint=company_hint, client_ip=client_ip
     )
@@ -437,6 +454,7 @@ def _promote(*, pending_id: int, user_id: str, replace_working: bool, how: str) 
         installation.installed_by,
         installation.account_name,
     )
+    signals.app_installed.send(sender=_promote, company_id=installation.company_id)
     return installation
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("install", views.install, name="install"),
     path("connection", views.connection, name="connection"),
     path("disconnect", views.disconnect, name="disconnect"),
+    path("language", views.language, name="language"),
     path("pending/<int:grant_id>/confirm", views.confirm_pending, name="confirm_pending"),
     path("pending/<int:grant_id>/discard", views.discard_pending, name="discard_pending"),
 ]

@@ -4,29 +4,31 @@ from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.shortcuts import redirect, render
+from django.urls import get_script_prefix
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from flickrocket.signing import launch_is_valid
 from frapp.errors import AppError
-from frapp.middleware import embedded_session_prefix
+from frapp.middleware import SESSION_LANGUAGE_KEY, embedded_session_prefix
 
-from . import services
+from . import preferences, services
 from .decorators import embedded_view, install_page
-from .forms import AuthorizeForm, CallbackForm, InstallForm, LaunchForm
+from .forms import AuthorizeForm, CallbackForm, InstallForm, LanguageForm, LaunchForm
 from .selectors import installation_for
 
 logger = logging.getLogger(__name__)
 
 FLOW_COOKIE = "fr_oauth_flow"
 FLOW_COOKIE_SALT = "oauth.flow"
-HOME = "fulfillment:open"
+HOME = "orders:open"
 
 
 @never_cache
 @require_GET
 def launch(request):
-    """The Start URL. FlickRocket frames it with UserID, CompanyID and hmac (CONTRACT.md §1)."""
+    """The Start URL. FlickRocket frames it with UserID, CompanyID and hmac (docs/flickrocket.md, Launch)."""
     launch_keys = {"UserID", "CompanyID", "hmac"}
     if not launch_keys & set(request.GET):
         if request.embedded and request.company_id is not None:
@@ -204,6 +206,23 @@ def discard_pending(request, grant_id: int):
 def disconnect(request):
     services.disconnect(company_id=request.company_id)
     return redirect("oauth:install")
+
+
+@require_POST
+@embedded_view(require_install=False)
+def language(request):
+    """The nav's language switch: remembered for this FlickRocket user, applied from now on."""
+    form = LanguageForm(request.POST)
+    chosen = form.cleaned_data["language"] if form.is_valid() else ""
+    chosen = preferences.choose_language(
+        company_id=request.company_id, user_id=request.flickrocket_user_id or "", language=chosen
+    )
+    request.session[SESSION_LANGUAGE_KEY] = chosen
+    back = form.cleaned_data.get("next", "") if form.is_valid() else ""
+    # Only a path inside this embedded session: never another site, never outside the prefix.
+    if back.startswith(get_script_prefix()) and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+        return redirect(back)
+    return redirect(HOME)
 
 
 def signed_flow_cookie(state: str) -> str:

@@ -1,4 +1,4 @@
-"""The two signatures of CONTRACT.md, kept apart from everything else.
+"""The two signatures of docs/flickrocket.md (Launch, Webhook deliveries), kept apart from everything else.
 
 Each reading of an ambiguous spot of the platform docs lives in exactly one function
 here, so that if the live platform turns out to differ the fix is a one-place edit.

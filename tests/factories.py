@@ -12,11 +12,7 @@ from flickrocket.signing import launch_hmac
 from oauth.crypto import encrypt
 from oauth.models import Installation
 
-VECTORS = json.loads(
-    (Path(__file__).resolve().parents[2] / "shared" / "flickrocket" / "vectors.json").read_text()
-    if (Path(__file__).resolve().parents[2] / "shared" / "flickrocket" / "vectors.json").exists()
-    else (Path(__file__).resolve().parent / "vectors.json").read_text()
-)
+VECTORS = json.loads((Path(__file__).resolve().parent / "vectors.json").read_text())
 
 
 def make_installation(

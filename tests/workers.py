@@ -36,6 +36,8 @@ def process_env(**extra) -> dict:
         FLICKROCKET_APP_ADMIN_URL=settings.FLICKROCKET_APP_ADMIN_URL,
         FLICKROCKET_CLIENT_ID=settings.FLICKROCKET_CLIENT_ID,
         FLICKROCKET_CLIENT_SECRET=settings.FLICKROCKET_CLIENT_SECRET,
+        # The worker subscribes hooks at APP_BASE_URL's receiver: the same one the test serves.
+        APP_BASE_URL=settings.APP_BASE_URL,
         TOKEN_ENCRYPTION_KEYS=",".join(settings.TOKEN_ENCRYPTION_KEYS),
         PYTHONPATH=str(ROOT),
     )
@@ -48,14 +50,22 @@ def process_env(**extra) -> dict:
 def start_worker(*args: str, **env) -> subprocess.Popen:
     """``manage.py db_worker`` as its own process; ``--batch`` makes it exit when idle."""
     return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
-         "--interval", "0.1", *args],
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.1",
+            *args,
+        ],
         cwd=ROOT,
         env=process_env(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
 
 
 class AppServer:
@@ -74,11 +84,27 @@ class AppServer:
         import requests
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "frapp.wsgi", "-b", f"localhost:{self.port}",
-             "-w", "2", "-k", "gthread", "--threads", "4", "--no-control-socket"],
-            cwd=ROOT, env=process_env(APP_BASE_URL=self.url, **self.env),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "frapp.wsgi",
+                "-b",
+                f"localhost:{self.port}",
+                "-w",
+                "2",
+                "-k",
+                "gthread",
+                "--threads",
+                "4",
+                "--no-control-socket",
+            ],
+            cwd=ROOT,
+            env=process_env(APP_BASE_URL=self.url, **self.env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and self.process.poll() is None:
             try:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fulfillment.models import PendingUpdate
+from fulfillment.outbox.models import PendingUpdate
 from oauth.models import Installation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from fulfillment.models import WebhookDelivery
+from fulfillment.webhooks.models import WebhookDelivery
 from oauth.models import Installation
 from tests.browser.conftest import ARTIFACTS
 from tests.workers import AppServer, start_worker
@@ -179,8 +179,9 @@ def test_owner_installs_ships_imports_subscribes_sees_new_orders_and_revokes(
     frame.get_by_text("This app receives everything it needs").wait_for()
     screenshot("webhooks-subscribed")
     hooks = [h for h in sandbox.state()["hooks"] if h["company_id"] == 1202]
-    assert {h["topic"] for h in hooks} == {"order/create", "app/uninstalled"}
+    assert {h["topic"] for h in hooks} == {"order/create", "app/uninstalled", "app/update"}
     assert {h["address"] for h in hooks} == {app.url + "/webhooks/flickrocket"}
+    assert len(hooks) == 3  # one each, whether the install's task or the click subscribed them
 
     # A customer orders: create it in the shell's tools page, which fires order/create.
     page.get_by_role("link", name="Webhooks, faults, calls").click()

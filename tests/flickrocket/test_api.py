@@ -69,8 +69,9 @@ def test_webhook_fields_are_read_in_the_docs_spelling(api, flickrocket):
 
 
 class PluginStylePlatform(BaseHTTPRequestHandler):
-    """What the live platform may do instead (CONTRACT.md §6): pages of 50 without being asked,
-    the plugin's webhook field names, extra keys. Only this cannot run here, so it is faked."""
+    """What the live platform may do instead (docs/flickrocket.md, Fulfillments): pages of 50
+    without being asked, the plugin's webhook field names, extra keys. Only this cannot run here,
+    so it is faked."""
 
     orders = [{"id": i, "status": 0, "extra": {"new": True}} for i in range(1, 121)]
 

@@ -13,9 +13,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def drop_every_connection_to_the_test_database() -> int:
     settings = connection.settings_dict
     with psycopg.connect(
-        host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
-        user=settings["USER"] or "postgres", dbname="postgres", autocommit=True,
-    ) as admin:  # fmt: skip
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"] or "postgres",
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
         return admin.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()",

@@ -11,9 +11,7 @@ import requests
 
 from sandbox.signing import launch_hmac, webhook_concatenation, webhook_hash
 
-_SHARED = Path("/work/shared/flickrocket/vectors.json")
-_LOCAL = Path(__file__).resolve().parents[1] / "vectors.json"
-VECTORS = json.loads((_SHARED if _SHARED.exists() else _LOCAL).read_text())
+VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors.json").read_text())
 
 
 @pytest.mark.parametrize("case", VECTORS["launch"], ids=lambda c: c.get("why", c["UserID"]))

@@ -12,8 +12,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter
 from django.utils import timezone
 
-from fulfillment.selectors import fulfillments as fulfillment_selectors
-from fulfillment.services import fulfillments as fulfillment_services
+from fulfillment.imports import services as import_services
+from fulfillment.orders import services as order_services
+from fulfillment.outbox import services as outbox_services
 from oauth.clients import client_for
 from oauth.models import PendingGrant
 
@@ -38,12 +39,15 @@ def other_shop(installed, sandbox) -> OtherShop:
     second = next(o for o in orders if o["status"] == 0 and o["id"] != order["id"])
     price = client.price_models()[0]
     hook = client.create_webhook(topic="order/create", address=OTHER_HOOK_ADDRESS, format="json")
-    job = fulfillment_services.preview_tracking_csv(
-        company_id=OTHER, user_id=OTHER_USER, filename="other.csv",
-        data=f"order_id,tracking_number\n{second['id']},OTHER-TRK-1\n".encode(), ship=True,
-        orders=fulfillment_selectors.order_index(company_id=OTHER),
-    )  # fmt: skip
-    update = fulfillment_services.mark_shipped(
+    job = import_services.preview_tracking_csv(
+        company_id=OTHER,
+        user_id=OTHER_USER,
+        filename="other.csv",
+        data=f"order_id,tracking_number\n{second['id']},OTHER-TRK-1\n".encode(),
+        ship=True,
+        orders=order_services.order_index(company_id=OTHER),
+    )
+    update = outbox_services.mark_shipped(
         company_id=OTHER, user_id=OTHER_USER, order_id=second["id"], tracking_number="OTHER-TRK-2"
     )
     # A held App Store grant naming 1305 (the confirm/discard URLs take its id).

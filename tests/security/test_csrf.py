@@ -15,7 +15,8 @@ from .conftest import app_patterns, fill, int_params
 
 pytestmark = pytest.mark.django_db
 
-# Authenticated by the body's hash instead (CONTRACT.md §4); FlickRocket has no CSRF token.
+# Authenticated by the body's hash instead (docs/flickrocket.md, Webhook deliveries);
+# FlickRocket has no CSRF token.
 CSRF_EXEMPT = {"webhooks/flickrocket"}
 ROUTES = [fill(route, dict.fromkeys(int_params(p), 999999)) for route, p in app_patterns()]
 
@@ -62,8 +63,14 @@ def test_a_token_from_another_session_is_refused(flickrocket, installed):
 
 
 def test_every_embedded_form_carries_the_token(shop):
-    for path in ("fulfillments/", "prices/", "subscriptions/", "oauth/install", "fulfillments/import/",
-                 "fulfillments/scan/"):  # fmt: skip
+    for path in (
+        "fulfillments/",
+        "prices/",
+        "subscriptions/",
+        "oauth/install",
+        "fulfillments/import/",
+        "fulfillments/scan/",
+    ):
         body = shop.get(path).content.decode()
         forms = re.findall(r"<form\b[^>]*>.*?</form>", body, flags=re.S | re.I)
         posts = [f for f in forms if re.search(r'method="post"', f, flags=re.I)]

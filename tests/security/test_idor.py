@@ -6,7 +6,8 @@ The routes are enumerated from the URLconf, so a new id-taking URL is covered (o
 
 import pytest
 
-from fulfillment.models import CsvImport, PendingUpdate
+from fulfillment.imports.models import CsvImport
+from fulfillment.outbox.models import PendingUpdate
 from oauth.clients import client_for
 from oauth.models import PendingGrant
 
@@ -56,10 +57,19 @@ def test_another_companys_id_is_not_found_and_changes_nothing(route, shop, other
     url = fill(route, other_shop.ids)
 
     got = shop.get(url)
-    posted = shop.post(url, {"tracking_number": "IDOR-1", "action": "ship", "topic": "order/create",
-                             "address": "https://attacker.example/h", "next": "/"})  # fmt: skip
-    htmx = shop.post(url, {"tracking_number": "IDOR-2", "action": "ship", "from": "list"},
-                     HTTP_HX_REQUEST="true")  # fmt: skip
+    posted = shop.post(
+        url,
+        {
+            "tracking_number": "IDOR-1",
+            "action": "ship",
+            "topic": "order/create",
+            "address": "https://attacker.example/h",
+            "next": "/",
+        },
+    )
+    htmx = shop.post(
+        url, {"tracking_number": "IDOR-2", "action": "ship", "from": "list"}, HTTP_HX_REQUEST="true"
+    )
 
     # GET: the page does not exist for this session (405 where the URL is POST-only).
     assert got.status_code in (404, 405), (route, got.status_code)

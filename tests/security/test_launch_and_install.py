@@ -1,4 +1,4 @@
-"""Launches (CONTRACT.md §1) and the install callback (§2), attacked."""
+"""Launches (docs/flickrocket.md, Launch) and the install callback (OAuth install), attacked."""
 
 import base64
 import hashlib
@@ -85,7 +85,7 @@ def test_launch_replayed_after_the_session_expired_does_not_revive_it(client, se
     time.sleep(1.2)
 
     assert client.get(prefix + "/oauth/install").status_code == 403
-    replayed = client.get(url)  # the signed URL has no expiry (CONTRACT.md §1): a new session
+    replayed = client.get(url)  # the signed URL has no expiry (docs/flickrocket.md, Launch): a new session
     assert replayed.status_code == 302
     assert not replayed["Location"].startswith(prefix)
     # The old key stays dead: nothing it points to came back, nothing was re-saved under it.
@@ -116,8 +116,12 @@ def _start(embedded_client):
 
 def _consent(sandbox, authorize_url, company):
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-    response = requests.post(sandbox.url + "/oauth2/auth", data={**query, "decision": "approve",
-                             "company": company}, allow_redirects=False, timeout=10)  # fmt: skip
+    response = requests.post(
+        sandbox.url + "/oauth2/auth",
+        data={**query, "decision": "approve", "company": company},
+        allow_redirects=False,
+        timeout=10,
+    )
     location = urlsplit(response.headers["Location"])
     return f"{location.path}?{location.query}"
 
@@ -159,8 +163,14 @@ def test_an_app_store_start_cannot_replace_an_installed_shops_grant(flickrocket,
 
 def test_install_callback_only_returns_to_the_configured_admin_url(flickrocket, embedded, client, settings):
     callback = _consent(flickrocket, _start(embedded(1202)), 1202)
-    hostile = "&" + urlencode({"next": "https://evil.example/", "redirect_uri": "https://evil.example/",
-                              "return_to": "//evil.example", "url": "https://evil.example"})  # fmt: skip
+    hostile = "&" + urlencode(
+        {
+            "next": "https://evil.example/",
+            "redirect_uri": "https://evil.example/",
+            "return_to": "//evil.example",
+            "url": "https://evil.example",
+        }
+    )
     response = client.get(callback + hostile)
     assert response.status_code == 302
     assert response["Location"] == settings.FLICKROCKET_APP_ADMIN_URL.replace("{company_id}", "1202")

@@ -13,7 +13,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from frapp.logging import JsonFormatter
-from fulfillment.models import PendingUpdate
+from fulfillment.outbox.models import PendingUpdate
 from oauth.crypto import decrypt
 from oauth.models import Installation
 from tests.factories import deliver_webhook, launch_query, webhook_body
@@ -22,8 +22,14 @@ from .conftest import app_patterns, fill, int_params
 
 pytestmark = pytest.mark.django_db
 
-EVIL = ["https://evil.example/", "//evil.example/", "/\\evil.example/", "https:evil.example",
-        "\\\\evil.example", "javascript:alert(1)"]  # fmt: skip
+EVIL = [
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "https:evil.example",
+    "\\\\evil.example",
+    "javascript:alert(1)",
+]
 NEXT_NAMES = ["next", "return_to", "redirect", "redirect_to", "url", "back"]
 
 
@@ -41,11 +47,16 @@ def test_no_route_redirects_off_site(route, shop, flickrocket, settings):
     allowed = {flickrocket.url}  # FlickRocket's auth and admin (install, callback)
     for target in EVIL:
         params = {name: target for name in NEXT_NAMES}
-        for response in (shop.get(url, params), shop.post(url + "?" + "&".join(
-                f"{k}={requests.utils.quote(v)}" for k, v in params.items()), params)):  # fmt: skip
+        for response in (
+            shop.get(url, params),
+            shop.post(
+                url + "?" + "&".join(f"{k}={requests.utils.quote(v)}" for k, v in params.items()), params
+            ),
+        ):
             if response.has_header("Location"):
                 assert not _off_site(response["Location"], allowed), (route, response["Location"])
-            assert f'href="{target}"'.encode() not in response.content, route
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            assert f'href="{target}"'.encode() not in body, route
 
 
 def test_launch_ignores_next_and_stays_in_the_app(client, installed, flickrocket):
@@ -75,8 +86,15 @@ def test_embedded_pages_may_be_framed_only_by_the_flickrocket_admin(shop, settin
 
 
 def test_everything_outside_the_iframe_refuses_framing(client, db):
-    for path in ("/oauth/callback", "/oauth/authorize", "/healthz", "/webhooks/flickrocket",
-                 "/staff/login/", "/fulfillments/", "/no-such-page"):  # fmt: skip
+    for path in (
+        "/oauth/callback",
+        "/oauth/authorize",
+        "/healthz",
+        "/webhooks/flickrocket",
+        "/staff/login/",
+        "/fulfillments/",
+        "/no-such-page",
+    ):
         response = client.get(path)
         assert response["X-Frame-Options"] == "DENY", path
         assert _frame_ancestors(response) == "frame-ancestors 'none'", path
@@ -119,9 +137,16 @@ def test_no_secret_reaches_the_logs(all_log_output, flickrocket, embedded, clien
     secrets.add(shop.prefix.removeprefix("/s/"))
     authorize = shop.post("oauth/install")["Location"]
     state = parse_qs(urlsplit(authorize).query)
-    consent = requests.post(flickrocket.url + "/oauth2/auth", data={
-        **{k: v[0] for k, v in state.items()}, "decision": "approve", "company": 1202,
-    }, allow_redirects=False, timeout=10)  # fmt: skip
+    consent = requests.post(
+        flickrocket.url + "/oauth2/auth",
+        data={
+            **{k: v[0] for k, v in state.items()},
+            "decision": "approve",
+            "company": 1202,
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
     callback = urlsplit(consent.headers["Location"])
     secrets.add(parse_qs(callback.query)["code"][0])
     assert client.get(f"{callback.path}?{callback.query}").status_code == 302
@@ -170,8 +195,12 @@ def test_manage_py_check_deploy_is_clean_with_production_settings():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -183,7 +212,7 @@ def test_no_session_key_in_any_record_of_embedded_404_403_csrf_and_500(
     handler write it; runs in other configurations: tests/frapp/test_logs.py."""
     from django.test import Client
 
-    from fulfillment.selectors import webhooks as webhook_selectors
+    from fulfillment.webhooks import selectors as webhook_selectors
 
     installed(1202)
     shop = embedded(1202, "4711")
@@ -227,9 +256,15 @@ def test_an_exception_message_with_line_breaks_stays_inside_its_record(formatter
         raise ValueError("bad value\nINFO fake line\u2028INFO fake line")
     except ValueError:
         record = logging.getLogger("frapp.test").makeRecord(
-            "frapp.test", logging.ERROR, __file__, 1, "failed on %s", ("x\r\nINFO fake line",),
-            sys.exc_info(), extra={"path": "/p\nINFO fake line", "request_id": "-"},
-        )  # fmt: skip
+            "frapp.test",
+            logging.ERROR,
+            __file__,
+            1,
+            "failed on %s",
+            ("x\r\nINFO fake line",),
+            sys.exc_info(),
+            extra={"path": "/p\nINFO fake line", "request_id": "-"},
+        )
     text = (PlainFormatter() if formatter == "plain" else JsonFormatter()).format(record)
     lines = text.splitlines()
     assert not [line for line in lines if line.startswith("INFO fake line")]

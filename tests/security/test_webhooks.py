@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 
 from flickrocket.signing import webhook_is_valid
-from fulfillment.models import WebhookDelivery
-from fulfillment.services.webhooks import process_delivery
+from fulfillment.webhooks.models import WebhookDelivery
+from fulfillment.webhooks.processing import process_delivery
 from oauth.models import Installation
 from tests.factories import deliver_webhook, make_installation, webhook_body
 
@@ -51,7 +51,7 @@ def test_delivery_signed_with_another_secret_is_refused(client):
         "hash missing",
         "hash null",
         "hash not text",
-    ],  # fmt: skip
+    ],
 )
 def test_tampered_delivery_is_refused(change, client):
     body = webhook_body(1202, "order/create")
@@ -79,12 +79,18 @@ def test_replayed_delivery_is_stored_and_acted_on_once(client):
 
 
 def test_a_re_split_or_replayed_uninstall_notice_cannot_remove_a_working_shop(client, installed):
-    """CONTRACT.md §4 joins keys and values with nothing between them, so a captured body can be
-    re-split to name another company (1202's notice becomes one for company 12) and still verify.
+    """The webhook signature (docs/flickrocket.md, Webhook deliveries) joins keys and values with
+    nothing between them, so a captured body can be re-split to name another company (1202's
+    notice becomes one for company 12) and still verify.
     The app therefore disconnects only once FlickRocket confirms the grant is gone."""
     legit = webhook_body(1202, "app/uninstalled", {"type": "app", "id": "1"})
-    forged = {"company_id": 12, "02producershop": "", "scope": "app/uninstalled",
-              "data": {"type": "app", "id": "1"}, "hash": legit["hash"]}  # fmt: skip
+    forged = {
+        "company_id": 12,
+        "02producershop": "",
+        "scope": "app/uninstalled",
+        "data": {"type": "app", "id": "1"},
+        "hash": legit["hash"],
+    }
     assert webhook_is_valid(secret=settings.FLICKROCKET_CLIENT_SECRET, body=forged)
 
     installed(1202)  # a working grant at FlickRocket (the sandbox)
@@ -100,8 +106,9 @@ def test_oversized_body_is_refused_before_it_is_read(client, settings):
     assert deliver_webhook(client, body).status_code == 413
     # A body that lies about its length is cut at the limit, never read whole.
     raw = json.dumps(body)
-    response = client.post("/webhooks/flickrocket", data=raw, content_type="application/json",
-                           CONTENT_LENGTH="100")  # fmt: skip
+    response = client.post(
+        "/webhooks/flickrocket", data=raw, content_type="application/json", CONTENT_LENGTH="100"
+    )
     assert response.status_code == 400
     assert not WebhookDelivery.objects.exists()
 
@@ -119,7 +126,7 @@ def test_oversized_body_is_refused_before_it_is_read(client, settings):
         b'{"a":' * 20000 + b"1" + b"}" * 20000,
         b'{"hash": "' + b"a" * 64 + b'", "company_id": "x"}',
         b'{"company_id": 1202, "scope": "order/create", "hash": 5}',
-    ],  # fmt: skip
+    ],
     ids=[
         "empty",
         "not json",
@@ -131,7 +138,7 @@ def test_oversized_body_is_refused_before_it_is_read(client, settings):
         "deep object",
         "bad company",
         "numeric hash",
-    ],  # fmt: skip
+    ],
 )
 def test_malformed_bodies_get_a_4xx_not_a_500(raw, client):
     response = client.post("/webhooks/flickrocket", data=raw, content_type="application/json")
@@ -140,8 +147,14 @@ def test_malformed_bodies_get_a_4xx_not_a_500(raw, client):
 
 
 def test_signed_body_with_a_bad_company_or_topic_is_refused(client):
-    for company, topic in (("12a", "order/create"), (True, "order/create"), (-5, "order/create"),
-                           (1202, ""), (1202, None), (10**30, "order/create")):  # fmt: skip
+    for company, topic in (
+        ("12a", "order/create"),
+        (True, "order/create"),
+        (-5, "order/create"),
+        (1202, ""),
+        (1202, None),
+        (10**30, "order/create"),
+    ):
         body = webhook_body(company, topic)
         assert deliver_webhook(client, body).status_code == 400, (company, topic)
     assert not _acted_rows().exists()
@@ -161,7 +174,7 @@ def test_forged_deliveries_record_at_most_the_cap_across_all_web_processes():
 
     import requests
 
-    from fulfillment.services.webhooks import REFUSALS_RECORDED_PER_MINUTE
+    from fulfillment.webhooks.receiver import REFUSALS_RECORDED_PER_MINUTE
     from tests.workers import AppServer
 
     with AppServer(LOG_LEVEL="ERROR") as first, AppServer(LOG_LEVEL="ERROR") as second:

@@ -9,7 +9,7 @@ import pytest
 from django.utils.html import escape
 
 from flickrocket import PriceModel
-from fulfillment.selectors.prices import csv_text
+from fulfillment.prices.selectors import csv_text
 from sandbox.seed import XSS_ADDRESS2, XSS_TITLE
 from tests.factories import deliver_webhook, webhook_body
 
@@ -41,14 +41,27 @@ def hostile_orders(shop, sandbox):
     open_order = sandbox.create_order(
         1202,
         shipping_address={"name": NAME, "city": CITY, "province": NAME, "address1": CITY},
-        line_items=[{"id": 1, "product_id": "0000-AAAA", "title": TITLE, "version": NAME,
-                     "quantity": 1, "gtin": "1", "grams": 10}],
+        line_items=[
+            {
+                "id": 1,
+                "product_id": "0000-AAAA",
+                "title": TITLE,
+                "version": NAME,
+                "quantity": 1,
+                "gtin": "1",
+                "grams": 10,
+            }
+        ],
         shipping_model=NAME,
-    )  # fmt: skip
+    )
     shipped = sandbox.create_order(
-        1202, status=100, tracking_number=TRACKING, tracking_url=TRACKING_URL,
-        shipping_address={"name": NAME}, line_items=[{"id": 2, "title": TITLE, "quantity": 2}],
-    )  # fmt: skip
+        1202,
+        status=100,
+        tracking_number=TRACKING,
+        tracking_url=TRACKING_URL,
+        shipping_address={"name": NAME},
+        line_items=[{"id": 2, "title": TITLE, "quantity": 2}],
+    )
     return seeded, open_order["id"], shipped["id"]
 
 
@@ -84,8 +97,11 @@ def test_order_pages_show_markup_as_text(shop, hostile_orders):
 
 def test_search_text_is_reflected_escaped(shop):
     probe = '"><script>alert("q")</script>'
-    for path, params in (("fulfillments/all/", {"q": probe}), ("prices/", {"q": probe}),
-                         ("subscriptions/deliveries/", {"topic": probe})):  # fmt: skip
+    for path, params in (
+        ("fulfillments/all/", {"q": probe}),
+        ("prices/", {"q": probe}),
+        ("subscriptions/deliveries/", {"topic": probe}),
+    ):
         html = shop.get(path, params).content.decode()
         assert probe not in html and "<script>alert" not in html, path
 
@@ -107,9 +123,11 @@ def _csv_cells(response) -> list[list[str]]:
 def _formula_cells(rows) -> list[str]:
     """Cells a spreadsheet would evaluate; a plain negative number is just a number."""
     return [
-        cell for row in rows[1:] for cell in row
+        cell
+        for row in rows[1:]
+        for cell in row
         if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"-\d+(\.\d+)?", cell)
-    ]  # fmt: skip
+    ]
 
 
 def test_order_export_neutralises_spreadsheet_formulas(shop, sandbox):
@@ -117,7 +135,7 @@ def test_order_export_neutralises_spreadsheet_formulas(shop, sandbox):
         1202,
         shipping_address={k: v for k, v in FORMULAS.items() if k != "title"},
         line_items=[{"id": 1, "title": FORMULAS["title"], "quantity": 1}],
-    )  # fmt: skip
+    )
     response = shop.get("fulfillments/all/", {"refresh": "1", "export": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -148,12 +166,17 @@ def test_import_result_neutralises_spreadsheet_formulas(shop):
 
 
 def test_price_export_neutralises_spreadsheet_formulas(shop):
-    hostile = PriceModel.from_api({
-        "id": 7, "name": '=HYPERLINK("https://evil.example")', "valid": 1,
-        "countries": [{"country_name": "@SUM(A1)", "country_code": "+DE", "price": -500}],
-        "currencies": [{"currency": "=cmd|x", "price": 100}],
-        "created_at": "2016-04-07T16:16:17", "updated_at": "-1+1",
-    })  # fmt: skip
+    hostile = PriceModel.from_api(
+        {
+            "id": 7,
+            "name": '=HYPERLINK("https://evil.example")',
+            "valid": 1,
+            "countries": [{"country_name": "@SUM(A1)", "country_code": "+DE", "price": -500}],
+            "currencies": [{"currency": "=cmd|x", "price": 100}],
+            "created_at": "2016-04-07T16:16:17",
+            "updated_at": "-1+1",
+        }
+    )
     rows = list(csv.reader(io.StringIO(csv_text([hostile]))))
     assert len(rows) == 3
     assert _formula_cells(rows) == []

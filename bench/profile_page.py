@@ -1,0 +1,124 @@
+"""Where one page's own time goes: database queries per view, and a profile of many views.
+
+Runs the app in this process (Django's test client, a throwaway SQLite file) against a real
+sandbox process, so what it counts is deterministic: queries, FlickRocket calls and function
+calls per view do not depend on what else the machine is doing. Wall times it prints do.
+
+    .venv/bin/python bench/profile_page.py [--orders 1000] [--repeat 30] [--page open]
+        [--profiler cprofile|pyinstrument] [--top 25]
+
+Pages: open (warm open list), fetch (open list, fresh fetch), order, prices, webhooks, healthz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.sandbox_server import SandboxServer  # noqa: E402
+
+PAGES = {
+    "open": "/fulfillments/",
+    "fetch": "/fulfillments/?refresh=1",
+    "order": "/fulfillments/{order_id}/",
+    "prices": "/prices/",
+    "webhooks": "/subscriptions/",
+    "healthz": None,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--page", choices=sorted(PAGES), default="open")
+    parser.add_argument("--profiler", choices=["cprofile", "pyinstrument"], default="cprofile")
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+
+    with SandboxServer() as sandbox:
+        # A big bucket: this counts our own work, the rate limit is another benchmark's business.
+        sandbox.reset(open_orders=args.orders, bucket_size=100000, leak_rate=1000)
+        tmp = tempfile.mkdtemp(prefix="frprofile-")
+        os.environ.update(
+            DJANGO_SETTINGS_MODULE="frapp.settings",
+            DATABASE_URL=f"sqlite:///{tmp}/profile.sqlite3",
+            FLICKROCKET_AUTH_BASE=sandbox.url,
+            FLICKROCKET_API_BASE=sandbox.url,
+            FLICKROCKET_ADMIN_ORIGIN=sandbox.url,
+            LOG_LEVEL="WARNING",
+            DEBUG="false",
+            ALLOWED_HOSTS="testserver,localhost",
+        )
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+        setup_test_environment()
+        call_command("migrate", verbosity=0)
+        from tests.factories import launch, make_installation
+
+        make_installation(1202, refresh_token=sandbox.grant(1202))
+        client = Client()
+        prefix = launch(client, 1202, "4711")
+        client.get(prefix + "/fulfillments/")  # first token, first list
+        order_id = sandbox.fulfillments(1202)[0]["id"]
+        path = PAGES[args.page]
+        url = "/healthz" if path is None else prefix + path.format(order_id=order_id)
+        client.get(url)  # warm: templates compiled, caches filled
+
+        sandbox.clear_calls()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        calls = sandbox.calls()
+        print(f"{args.page}: {url.replace(prefix, '/s/<key>')} -> {response.status_code}")
+        print(f"queries per view: {len(queries)}")
+        for query in queries.captured_queries:
+            print(f"   {query['sql'][:150]}")
+        print(
+            f"FlickRocket calls per view: {sum(v['count'] for v in calls['by_endpoint'].values())}, "
+            f"token exchanges: {calls['token_exchanges']}"
+        )
+
+        started = time.perf_counter()
+        if args.profiler == "pyinstrument":
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+            for _ in range(args.repeat):
+                client.get(url)
+            profiler.stop()
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+        else:
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(args.repeat):
+                client.get(url)
+            profile.disable()
+            out = io.StringIO()
+            stats = pstats.Stats(profile, stream=out)
+            total_calls = stats.total_calls
+            stats.sort_stats("cumulative").print_stats(args.top)
+            print(f"function calls per view: {total_calls / args.repeat:,.0f}")
+            print(out.getvalue())
+        elapsed = (time.perf_counter() - started) / args.repeat * 1000
+        print(f"wall time per view (profiled, machine-dependent): {elapsed:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class FulfillmentConfig(AppConfig):
-    name = "fulfillment"
-    verbose_name = "Fulfillment"

@@ -1,0 +1,311 @@
+"""Reads for the order pages, from what we already hold: the cached lists with our outbox
+laid over them, search/filter/sort/paging in our code, selections and the pick list.
+
+Nothing here calls FlickRocket or writes; fetching a list is ``fulfillment.orders.services``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+
+import msgspec
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q
+from django.utils import timezone
+
+import flickrocket as fr
+from fulfillment.outbox.models import CompanyOutbox, PendingUpdate
+from fulfillment.outbox.selectors import stuck_after
+
+from .models import ListCache
+from .tracking_checks import TrackingEntry, tracking_entries
+
+State = PendingUpdate.State
+
+
+PAGE_SIZES = (25, 50, 100, 250)
+
+
+SORTS = {
+    "date": lambda row: (row.order.created_at, row.order.id),
+    "country": lambda row: (row.order.shipping_address.country_name.casefold(), row.order.id),
+    "weight": lambda row: (row.order.total_grams, row.order.id),
+    "id": lambda row: row.order.id,
+    "name": lambda row: (row.order.shipping_address.name.casefold(), row.order.id),
+}
+
+
+@dataclass
+class Row:
+    """One order as the owner should see it: FlickRocket's data with our pending change on top."""
+
+    order: fr.Fulfillment
+    update: PendingUpdate | None = None
+
+    @property
+    def id(self) -> int:
+        return self.order.id
+
+    @property
+    def is_shipped(self) -> bool:
+        if (
+            self.update is not None
+            and self.update.status is not None
+            and self.update.state
+            in (
+                State.QUEUED,
+                State.SENDING,
+                State.ACCEPTED,
+            )
+        ):
+            return self.update.status == fr.Fulfillment.SHIPPED
+        return self.order.is_shipped
+
+    @property
+    def tracking_number(self) -> str:
+        if (
+            self.update is not None
+            and self.update.tracking_number is not None
+            and (self.update.state in (State.QUEUED, State.SENDING, State.ACCEPTED))
+        ):
+            return self.update.tracking_number
+        return self.order.tracking_number
+
+    @property
+    def tracking_numbers(self) -> list[str]:
+        return [t.strip() for t in self.tracking_number.split(",") if t.strip()]
+
+    @cached_property
+    def tracking_entries(self) -> list[TrackingEntry]:
+        """Each tracking number with its link, its recognised carrier and its warnings."""
+        return tracking_entries(self.order, self.tracking_number)
+
+    @property
+    def tracking_links(self) -> list[tuple[str, str]]:
+        """(number, URL or "") per tracking number: FlickRocket's tracking URL for the shipping
+        model when it gives an http(s) one, else the recognised carrier's tracking page."""
+        return [(entry.number, entry.url) for entry in self.tracking_entries]
+
+    @property
+    def write_state(self) -> str:
+        """ "" when FlickRocket has what we show, else pending / refused / accepted."""
+        if self.update is None:
+            return ""
+        if self.update.state in (State.QUEUED, State.SENDING):
+            return "pending"
+        return self.update.state
+
+
+@dataclass
+class OrderList:
+    kind: str
+    rows: list[Row]
+    fetched_at: datetime | None
+    problem: str = ""  # why the list may be old, in the owner's words
+    version: int = 0
+    countries: list[tuple[str, str]] = field(default_factory=list)
+    shipping_models: list[str] = field(default_factory=list)
+
+
+def list_version(*, company_id: int) -> int:
+    outbox = CompanyOutbox.objects.filter(company_id=company_id).only("list_version").first()
+    return outbox.list_version if outbox else 0
+
+
+def cached_order_index(company_id: int) -> dict[int, dict]:
+    """Every order we hold for the company as FlickRocket sent it, the freshest copy of each."""
+    index: dict[int, dict] = {}
+    bodies = (
+        ListCache.objects.filter(company_id=company_id).order_by("fetched_at").values_list("body", flat=True)
+    )
+    for body in bodies:
+        for item in msgspec.json.decode(bytes(body) or b"[]"):
+            index[item.get("id")] = item
+    return index
+
+
+def cached_order(*, company_id: int, order_id: int) -> fr.Fulfillment | None:
+    """The order as found in the freshest list we fetched for this company, if any."""
+    item = cached_order_index(company_id).get(order_id)
+    return fr.Fulfillment.from_api(item) if item else None
+
+
+def overlay(
+    *,
+    company_id: int,
+    orders: list[fr.Fulfillment],
+    since: datetime,
+    latest: dict[int, PendingUpdate] | None = None,
+) -> list[Row]:
+    """Pair each order with our latest change FlickRocket may not reflect in ``orders`` yet:
+    anything unsent or refused, and anything accepted after the list was fetched."""
+    if latest is None:
+        latest = latest_changes(company_id=company_id, since=since)
+    return [Row(order=order, update=latest.get(order.id)) for order in orders]
+
+
+def latest_changes(*, company_id: int, since: datetime) -> dict[int, PendingUpdate]:
+    """Per order, our change FlickRocket's lists fetched at ``since`` may not reflect yet."""
+    updates = (
+        PendingUpdate.objects.filter(company_id=company_id)
+        .filter(
+            Q(state__in=[State.QUEUED, State.SENDING, State.REFUSED])
+            | Q(state=State.ACCEPTED, finished_at__gte=since)
+        )
+        .order_by("order_id", "-id")
+    )
+    latest: dict[int, PendingUpdate] = {}
+    for update in updates:
+        current = latest.get(update.order_id)
+        # An active change beats a refused or accepted one; otherwise the newest wins.
+        if current is None or (update.is_active and not current.is_active):
+            latest[update.order_id] = update
+    return latest
+
+
+def reopened_rows(
+    *, company_id: int, orders: list[fr.Fulfillment], latest: dict[int, PendingUpdate]
+) -> list[Row]:
+    """Orders set back to open here that the open list FlickRocket sent does not hold yet.
+
+    They belong on the open list from the moment the change is queued, as the last list we
+    fetched of them (usually the shipped one) shows them; no query unless there are some.
+    """
+    present = {order.id for order in orders}
+    missing = [
+        order_id
+        for order_id, update in latest.items()
+        if update.status == fr.Fulfillment.OPEN and update.state != State.REFUSED and order_id not in present
+    ]
+    if not missing:
+        return []
+    index = cached_order_index(company_id)
+    return [
+        Row(order=fr.Fulfillment.from_api(index[order_id]), update=latest[order_id])
+        for order_id in missing
+        if order_id in index
+    ]
+
+
+def search(
+    rows: list[Row],
+    *,
+    q: str = "",
+    country: str = "",
+    shipping_model: str = "",
+    created_from: date | None = None,
+    created_to: date | None = None,
+    sort: str = "date",
+    descending: bool = False,
+) -> list[Row]:
+    """Search (order id, name, city, country, product title, GTIN), filter, sort."""
+    needle = q.strip().lstrip("#").casefold()
+    if needle:
+        rows = [row for row in rows if needle in _haystack(row.order)]
+    if country:
+        rows = [row for row in rows if row.order.shipping_address.country_code == country]
+    if shipping_model:
+        rows = [row for row in rows if row.order.shipping_model == shipping_model]
+    if created_from:
+        rows = [row for row in rows if row.order.created_at[:10] >= created_from.isoformat()]
+    if created_to:
+        rows = [row for row in rows if row.order.created_at[:10] <= created_to.isoformat()]
+    return sorted(rows, key=SORTS.get(sort, SORTS["date"]), reverse=descending)
+
+
+def _haystack(order: fr.Fulfillment) -> str:
+    address = order.shipping_address
+    parts = [str(order.id), address.name, address.city, address.country_name, address.country_code]
+    for item in order.line_items:
+        parts += [item.title, item.gtin]
+    return "\n".join(parts).casefold()
+
+
+def paginate(rows: list[Row], *, page: int | str | None, size: int | None) -> Page:
+    """One page of rows; an unknown size is 50, a page past the end is the last one."""
+    return Paginator(rows, size if size in PAGE_SIZES else 50).get_page(page)
+
+
+def list_row(*, company_id: int, order_id: int) -> Row | None:
+    """A list row after an inline change: from the cached list, no FlickRocket call."""
+    order = cached_order(company_id=company_id, order_id=order_id)
+    if order is None:
+        return None
+    return overlay(company_id=company_id, orders=[order], since=timezone.now())[0]
+
+
+def selected_rows(*, company_id: int, order_ids: list[int]) -> list[Row]:
+    """The selected orders that belong to this company (forged ids simply drop out).
+
+    Every selectable id comes from a list this company fetched, so it is in the cache; an id
+    that is not is dropped rather than answered with a fresh fetch, which a forged POST could
+    otherwise trigger every time.
+    """
+    index = cached_order_index(company_id)
+    orders = [fr.Fulfillment.from_api(index[order_id]) for order_id in order_ids if order_id in index]
+    return overlay(company_id=company_id, orders=orders, since=timezone.now())
+
+
+def nav_counts(*, company_id: int) -> dict:
+    """Counts for the navigation, from what we already hold: never a FlickRocket call."""
+    caches = {
+        c.kind: c.count
+        for c in ListCache.objects.filter(company_id=company_id, params="").only("kind", "count")
+    }
+    # One query for both counts: the nav is on every page.
+    changes = PendingUpdate.objects.filter(company_id=company_id).aggregate(
+        pending=Count("id", filter=Q(state__in=PendingUpdate.ACTIVE)),
+        stuck=Count(
+            "id",
+            filter=Q(state=State.REFUSED) | Q(state__in=PendingUpdate.ACTIVE, created_at__lt=stuck_after()),
+        ),
+    )
+    opened, shipped, every = caches.get("open"), caches.get("shipped"), caches.get("all")
+    # Every order is open or shipped: two known counts give the third without asking FlickRocket.
+    if shipped is None and None not in (opened, every):
+        shipped = max(0, every - opened)
+    if every is None and None not in (opened, shipped):
+        every = opened + shipped
+    return {
+        "open": opened,
+        "shipped": shipped,
+        "all": every,
+        "pending": changes["pending"],
+        "stuck": changes["stuck"],
+    }
+
+
+@dataclass
+class PickItem:
+    product_id: str
+    title: str
+    version: str
+    gtin: str
+    quantity: int
+    grams: int
+    orders: list[int]
+
+
+def pick_items(rows: list[Row]) -> list[PickItem]:
+    """Items summed across the selection, for picking shelves in one walk."""
+    items: dict[tuple[str, str], PickItem] = {}
+    for row in rows:
+        for line in row.order.line_items:
+            key = (line.product_id or str(line.id), line.version)
+            item = items.get(key)
+            if item is None:
+                item = items[key] = PickItem(
+                    product_id=line.product_id,
+                    title=line.title,
+                    version=line.version,
+                    gtin=line.gtin,
+                    quantity=0,
+                    grams=line.grams,
+                    orders=[],
+                )
+            item.quantity += line.quantity
+            if row.order.id not in item.orders:
+                item.orders.append(row.order.id)
+    return sorted(items.values(), key=lambda item: (item.title.casefold(), item.version))

@@ -1,0 +1,258 @@
+"""Order lists and orders fetched from FlickRocket, and the list cache that keeps them.
+
+A page view makes at most one list call to FlickRocket, with the page-view client's short
+timeouts; a list fetched within the last few seconds is reused so paging and sorting are free,
+and the last list is what pages show while FlickRocket is down.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import msgspec
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+import flickrocket as fr
+from frapp.errors import AppError
+from fulfillment.outbox.models import CompanyOutbox, PendingUpdate, Source
+from fulfillment.outbox.services import change_order
+from oauth.clients import client_for
+
+from .models import ListCache
+from .selectors import (
+    OrderList,
+    Row,
+    cached_order,
+    cached_order_index,
+    latest_changes,
+    list_version,
+    overlay,
+    reopened_rows,
+)
+
+
+def _fresh_seconds() -> float:
+    return settings.FULFILLMENT_LIST_FRESH_SECONDS
+
+
+def _range_key(created_at_min: date | None, created_at_max: date | None) -> str:
+    return f"{created_at_min or ''}|{created_at_max or ''}" if (created_at_min or created_at_max) else ""
+
+
+def order_list(
+    *,
+    company_id: int,
+    kind: str,
+    created_at_min: date | None = None,
+    created_at_max: date | None = None,
+    refresh: bool = False,
+) -> OrderList:
+    """The list for one view, with our outbox laid over it.
+
+    ``created_at_min/max`` go to FlickRocket for the "all" view (whole days, inclusive); the
+    other views filter by date in our code so they reuse one fetched list.
+    """
+    params = _range_key(created_at_min, created_at_max) if kind == ListCache.Kind.ALL else ""
+    version = list_version(company_id=company_id)
+    cache = ListCache.objects.filter(company_id=company_id, kind=kind, params=params).defer("body").first()
+    fresh_after = timezone.now() - timedelta(seconds=_fresh_seconds())
+    problem = ""
+    if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
+        try:
+            orders = _fetch(company_id, kind, created_at_min, created_at_max)
+        except fr.Transient as exc:
+            if cache is None:
+                raise
+            problem = str(exc)
+        else:
+            # Kept: it is what lets pages and the outbox work while FlickRocket is down.
+            cache = remember_list(
+                company_id=company_id, kind=kind, params=params, orders=orders, version=version
+            )
+            _remember_parsed(cache, orders)
+    orders = _parsed_orders(cache)
+    latest = latest_changes(company_id=company_id, since=cache.fetched_at)
+    rows = overlay(company_id=company_id, orders=orders, since=cache.fetched_at, latest=latest)
+    if kind == ListCache.Kind.OPEN:
+        rows = [row for row in rows if not (row.is_shipped and row.write_state == "accepted")]
+        rows += reopened_rows(company_id=company_id, orders=orders, latest=latest)
+    elif kind == ListCache.Kind.SHIPPED:
+        rows = [row for row in rows if not (not row.is_shipped and row.write_state == "accepted")]
+    countries = sorted(
+        {(o.shipping_address.country_code, o.shipping_address.country_name) for o in orders},
+        key=lambda pair: pair[1],
+    )
+    models = sorted({o.shipping_model for o in orders if o.shipping_model})
+    return OrderList(
+        kind=kind,
+        rows=rows,
+        fetched_at=cache.fetched_at,
+        problem=problem,
+        version=version,
+        countries=countries,
+        shipping_models=models,
+    )
+
+
+# Decoding a stored list of thousands of orders costs more than everything else a page does,
+# so each process keeps decoded lists: one revision per cache row (a newer fetch replaces the
+# older one at once) and a few rows at most, so a 10,000-order shop is one list in memory.
+_PARSED_LIMIT = 4
+
+
+_parsed: OrderedDict[int, tuple[tuple, list[fr.Fulfillment]]] = OrderedDict()
+
+
+_parsed_lock = threading.Lock()
+
+
+def _revision(cache: ListCache) -> tuple:
+    return (cache.fetched_at, cache.version)
+
+
+def _remember_parsed(cache: ListCache, orders: list[fr.Fulfillment]) -> None:
+    with _parsed_lock:
+        _parsed[cache.pk] = (_revision(cache), orders)
+        _parsed.move_to_end(cache.pk)
+        while len(_parsed) > _PARSED_LIMIT:
+            _parsed.popitem(last=False)
+
+
+def _parsed_orders(cache: ListCache) -> list[fr.Fulfillment]:
+    with _parsed_lock:
+        hit = _parsed.get(cache.pk)
+    if hit is not None and hit[0] == _revision(cache):
+        return hit[1]
+    body = ListCache.objects.values_list("body", flat=True).get(pk=cache.pk)
+    orders = decode_orders(bytes(body))
+    _remember_parsed(cache, orders)
+    return orders
+
+
+def decode_orders(body: bytes) -> list[fr.Fulfillment]:
+    """A stored list's bytes, straight into Fulfillments (they were encoded from them)."""
+    try:
+        return msgspec.json.decode(body or b"[]", type=list[fr.Fulfillment])
+    except msgspec.ValidationError:
+        return fr.parse_list(fr.Fulfillment, msgspec.json.decode(body))
+
+
+def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillment]:
+    client = client_for(company_id)
+    if kind == ListCache.Kind.OPEN:
+        return client.open_fulfillments()
+    if kind == ListCache.Kind.SHIPPED:
+        return client.shipped_fulfillments()
+    low = datetime.combine(created_at_min, time.min) if created_at_min else None
+    high = datetime.combine(created_at_max, time.max.replace(microsecond=0)) if created_at_max else None
+    return client.all_fulfillments(created_at_min=low, created_at_max=high)
+
+
+def remember_list(
+    *, company_id: int, kind: str, params: str, orders: list[fr.Fulfillment], version: int
+) -> ListCache:
+    cache, _ = ListCache.objects.update_or_create(
+        company_id=company_id,
+        kind=kind,
+        params=params,
+        defaults={
+            "body": msgspec.json.encode(orders),
+            "count": len(orders),
+            "fetched_at": timezone.now(),
+            "version": version,
+        },
+    )
+    return cache
+
+
+def invalidate_lists(*, company_id: int) -> None:
+    """A new order arrived (webhook): the next list view fetches fresh, open pages are told."""
+    CompanyOutbox.objects.get_or_create(company_id=company_id)
+    CompanyOutbox.objects.filter(company_id=company_id).update(list_version=F("list_version") + 1)
+
+
+@dataclass
+class OrderDetail:
+    row: Row
+    problem: str = ""
+
+
+def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
+    """One order, fresh from FlickRocket; the cached copy when FlickRocket does not answer.
+
+    ``fr.NotFound`` (also for another shop's order id) is left to the view: a 404.
+    """
+    problem = ""
+    try:
+        order = client_for(company_id).fulfillment(order_id)
+        since = timezone.now()
+    except fr.Transient as exc:
+        order = cached_order(company_id=company_id, order_id=order_id)
+        if order is None:
+            raise
+        problem = str(exc)
+        since = ListCache.objects.filter(company_id=company_id).order_by("fetched_at").first().fetched_at
+    rows = overlay(company_id=company_id, orders=[order], since=since - timedelta(seconds=1))
+    return OrderDetail(row=rows[0], problem=problem)
+
+
+def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:
+    """Every order of the shop by id, shipped or not, as the owner sees it now (CSV preview)."""
+    listing = order_list(company_id=company_id, kind=ListCache.Kind.ALL)
+    orders = {}
+    for row in listing.rows:
+        order = row.order
+        if row.is_shipped and not order.is_shipped:
+            order = msgspec.structs.replace(order, status=fr.Fulfillment.SHIPPED)
+        orders[order.id] = order
+    return orders
+
+
+def reopen_order(
+    *,
+    company_id: int,
+    user_id: str,
+    order_id: int,
+    clear_tracking: bool = False,
+    idempotency_key: str | None = None,
+) -> PendingUpdate:
+    """Set an order marked shipped by mistake back to open (status 0), through the outbox.
+
+    Only the status is sent unless ``clear_tracking``: FlickRocket keeps ``tracking_number``
+    when it is not sent, and the number usually stays right (the label exists; the parcel just
+    has not gone yet). ``fr.NotFound`` (another shop's order too) is left to the view: a 404.
+    """
+    if idempotency_key and PendingUpdate.objects.filter(idempotency_key=idempotency_key).exists():
+        return change_order(  # the same confirmation twice: the row it already queued
+            company_id=company_id,
+            user_id=user_id,
+            order_id=order_id,
+            tracking_number=None,
+            ship=False,
+            source=Source.SINGLE,
+            idempotency_key=idempotency_key,
+        )
+    row = order_detail(company_id=company_id, order_id=order_id).row
+    if not row.is_shipped:
+        raise AppError(
+            _("Order %(order)s is open already: there is no shipment to undo.") % {"order": order_id}
+        )
+    seen = {**cached_order_index(company_id)}
+    seen[order_id] = {"status": fr.Fulfillment.SHIPPED, "tracking_number": row.tracking_number}
+    return change_order(
+        company_id=company_id,
+        user_id=user_id,
+        order_id=order_id,
+        tracking_number="" if clear_tracking else None,
+        ship=False,
+        source=Source.SINGLE,
+        idempotency_key=idempotency_key,
+        index=seen,
+        order=row.order,
+    )

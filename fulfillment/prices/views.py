@@ -1,0 +1,108 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+import flickrocket as fr
+from frapp.spreadsheets import csv_response
+from oauth.decorators import embedded_view
+
+from . import selectors, services
+from .forms import PriceFilterForm
+
+
+def _unavailable(request, exc):
+    return render(request, "prices/unavailable.html", {"reason": str(exc)}, status=503)
+
+
+def _filtered(request, price_list):
+    currencies, countries = selectors.filter_choices(price_list.models)
+    form = PriceFilterForm(request.GET, currencies=currencies, countries=countries)
+    filters = form.filters()
+    return form, filters, selectors.filter_models(price_list.models, filters)
+
+
+@never_cache
+@require_GET
+@embedded_view(scope="products")
+def price_list(request):
+    try:
+        price_list = services.load_price_models(company_id=request.company_id)
+    except fr.RequestFailed as exc:
+        return _unavailable(request, exc)
+    form, filters, models = _filtered(request, price_list)
+    return render(
+        request,
+        "prices/list.html",
+        {
+            "form": form,
+            "filters": filters,
+            "rows": [selectors.summarize(m) for m in models],
+            "total": len(price_list.models),
+            "price_list": price_list,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require_POST
+@embedded_view(scope="products")
+def refresh_prices(request):
+    try:
+        services.load_price_models(company_id=request.company_id, refresh=True)
+    except fr.RequestFailed as exc:
+        messages.error(request, f"Could not refresh the price models: {exc}")
+    else:
+        messages.success(request, "Price models refreshed from FlickRocket.")
+    return redirect("prices:list")
+
+
+def _csv_response(models, filename: str):
+    rows = selectors.csv_rows(models)
+    return csv_response(filename, selectors.CSV_HEADER, rows, numeric_columns=selectors.CSV_NUMERIC_COLUMNS)
+
+
+@require_GET
+@embedded_view(scope="products")
+def export_prices(request):
+    try:
+        price_list = services.load_price_models(company_id=request.company_id)
+    except fr.RequestFailed as exc:
+        return _unavailable(request, exc)
+    _, _, models = _filtered(request, price_list)
+    stamp = timezone.now().strftime("%Y%m%d")
+    return _csv_response(models, f"price-models-{stamp}.csv")
+
+
+def _model_or_404(request, price_id):
+    try:
+        return services.load_price_model(company_id=request.company_id, price_id=price_id)
+    except fr.NotFound:
+        raise Http404("No such price model.")
+
+
+@never_cache
+@require_GET
+@embedded_view(scope="products")
+def price_detail(request, price_id):
+    try:
+        model, price_list = _model_or_404(request, price_id)
+    except fr.RequestFailed as exc:
+        return _unavailable(request, exc)
+    return render(
+        request,
+        "prices/detail.html",
+        {"detail": selectors.detail(model), "price_list": price_list},
+    )
+
+
+@require_GET
+@embedded_view(scope="products")
+def export_price(request, price_id):
+    try:
+        model, _ = _model_or_404(request, price_id)
+    except fr.RequestFailed as exc:
+        return _unavailable(request, exc)
+    return _csv_response([model], f"price-model-{model.id}.csv")

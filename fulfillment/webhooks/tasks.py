@@ -1,0 +1,17 @@
+from django.tasks import task
+
+from . import health, processing
+
+
+@task
+def process_webhook_delivery(delivery_id: int) -> str | None:
+    outcome = processing.process_delivery(delivery_id=delivery_id)
+    processing.sweep_orphans()
+    return outcome
+
+
+@task
+def ensure_webhooks(company_id: int) -> str | None:
+    """After an install or a launch: subscribe or switch on the app's own hooks."""
+    checked = health.check_hooks(company_id=company_id)
+    return checked.status if checked else None
