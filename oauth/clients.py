@@ -58,14 +58,16 @@ def client_for(
     ``on_call_limit(company_id, limit)``
     hears the platform's call-limit header; ``overrides`` tune the purpose's ``fr.Policy``.
     """
-    from . import services  # the token store needs this module too (the exchange)
+    # Imported here, not at the top: the token store (oauth.tokens) calls this module for the
+    # exchange and token_info, and a client needs the token store for its tokens.
+    from . import tokens
 
     return fr.FlickRocketClient(
         base_url=settings.FLICKROCKET_API_BASE,
         webhooks_path=settings.FLICKROCKET_WEBHOOKS_PATH,
-        token=lambda stale: services.access_token(company_id=company_id, stale=stale),
+        token=lambda stale: tokens.access_token(company_id=company_id, stale=stale),
         policy=policy(purpose, **overrides),
-        on_refused=lambda reason: services.mark_needs_reinstall(company_id=company_id, reason=reason),
+        on_refused=lambda reason: tokens.mark_needs_reinstall(company_id=company_id, reason=reason),
         on_call_limit=partial(on_call_limit, company_id) if on_call_limit else None,
         expected_company_id=int(company_id),
     )
@@ -73,7 +75,7 @@ def client_for(
 
 def grant_reader(access_token: str) -> fr.FlickRocketClient:
     """A client that reads with one access token that is nobody's installation yet (a grant
-    being checked, oauth.services).
+    being checked, oauth.grants).
 
     It never asks the token store for a token and never marks a shop for reinstall on a 401:
     the grant may belong to another shop than the one it claims. A token FlickRocket calls

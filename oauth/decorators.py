@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 import flickrocket as fr
 
-from . import services
+from . import grants
 from .selectors import installation_for, pending_grants_for
 
 
@@ -124,7 +124,7 @@ def embedded_view(view=None, *, require_install: bool = True, scope: str | None 
                 installation = installation_for(company_id=request.company_id)
                 if installation is None or not installation.is_usable:
                     # A code kept while FlickRocket did not answer is tried again now.
-                    services.settle_waiting_grants(company_id=request.company_id)
+                    grants.settle_waiting_grants(company_id=request.company_id)
                     installation = installation_for(company_id=request.company_id)
                 if installation is None or not installation.is_usable:
                     return _install_page(request, installation)

@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from .services import known_scopes
+from .flows import known_scopes
 
 
 class LaunchForm(forms.Form):

@@ -13,7 +13,7 @@ from flickrocket.signing import launch_is_valid
 from frapp.errors import AppError
 from frapp.middleware import SESSION_LANGUAGE_KEY, embedded_session_prefix
 
-from . import preferences, services
+from . import flows, grants, preferences, sessions, tokens
 from .decorators import embedded_view, install_page
 from .forms import AuthorizeForm, CallbackForm, InstallForm, LanguageForm, LaunchForm
 from .selectors import installation_for
@@ -49,9 +49,9 @@ def launch(request):
         logger.warning("launch refused: bad signature for company %s", data["CompanyID"])
         return render(request, "oauth/launch_error.html", {"reason": "signature"}, status=403)
     company_id = int(data["CompanyID"])
-    key = services.open_app_session(company_id=company_id, user_id=data["UserID"])
+    key = sessions.open_app_session(company_id=company_id, user_id=data["UserID"])
     # The owner opened the app: a code kept while FlickRocket did not answer is tried again.
-    services.settle_waiting_grants(company_id=company_id)
+    grants.settle_waiting_grants(company_id=company_id)
     return redirect(embedded_session_prefix(key))
 
 
@@ -65,18 +65,18 @@ def install(request):
     defaults and what the shop granted so far; unknown names are ignored.
     """
     if request.method == "GET":
-        services.settle_waiting_grants(company_id=request.company_id)
+        grants.settle_waiting_grants(company_id=request.company_id)
         return install_page(request, installation_for(company_id=request.company_id))
     form = InstallForm(request.POST)
     extra = form.cleaned_data["scope"] if form.is_valid() else []
     try:
-        flow = services.start_launch_install(
+        flow = flows.start_launch_install(
             company_id=request.company_id,
             user_id=request.flickrocket_user_id or "",
             extra_scopes=extra,
             client_ip=_client_ip(request),
         )
-    except services.TooManyFlows as exc:
+    except flows.TooManyFlows as exc:
         return _too_many_flows(request, exc)
     return _to_flickrocket(request, flow)
 
@@ -91,12 +91,12 @@ def authorize(request):
     company = form.cleaned_data.get("CompanyID")
     # CompanyID here is unsigned: the flow belongs to no shop until the grant proves one.
     try:
-        flow = services.start_app_store_install(
+        flow = flows.start_app_store_install(
             scopes=scope.replace(" ", "").split(","),
             company_hint=int(company) if company else None,
             client_ip=_client_ip(request),
         )
-    except services.TooManyFlows as exc:
+    except flows.TooManyFlows as exc:
         return _too_many_flows(request, exc)
     return _to_flickrocket(request, flow)
 
@@ -119,7 +119,7 @@ def _too_many_flows(request, exc):
 
 
 def _to_flickrocket(request, flow):
-    response = redirect(services.install_redirect_url(flow=flow))
+    response = redirect(flows.install_redirect_url(flow=flow))
     # Set on a top-level navigation, so it is a first-party cookie the callback will carry,
     # whatever the browser thinks of cookies inside iframes.
     response.set_signed_cookie(
@@ -145,14 +145,14 @@ def callback(request):
         FLOW_COOKIE, default=None, salt=FLOW_COOKIE_SALT, max_age=settings.OAUTH_STATE_MAX_AGE
     )
     try:
-        installation = services.complete_install(
+        installation = flows.complete_install(
             bound_state=bound,
             echoed_state=data.get("state") or None,
             company_id=data.get("companyid"),
             code=data.get("code"),
             error=data.get("error") or None,
         )
-    except services.InstallRefused as exc:
+    except grants.InstallRefused as exc:
         logger.warning("install callback refused: %s", exc.kind)
         status = 502 if exc.kind == "unavailable" else 400 if exc.kind != "denied" else 200
         response = render(
@@ -183,7 +183,7 @@ def connection(request):
 def confirm_pending(request, grant_id: int):
     """One click from a verified launch makes a held App Store grant this shop's install."""
     try:
-        services.confirm_pending_grant(
+        grants.confirm_pending_grant(
             company_id=request.company_id, grant_id=grant_id, user_id=request.flickrocket_user_id or ""
         )
     except AppError as exc:
@@ -195,7 +195,7 @@ def confirm_pending(request, grant_id: int):
 @require_POST
 @embedded_view(require_install=False)
 def discard_pending(request, grant_id: int):
-    services.discard_pending_grant(
+    grants.discard_pending_grant(
         company_id=request.company_id, grant_id=grant_id, user_id=request.flickrocket_user_id or ""
     )
     return redirect("oauth:install")
@@ -204,7 +204,7 @@ def discard_pending(request, grant_id: int):
 @require_POST
 @embedded_view(require_install=False)
 def disconnect(request):
-    services.disconnect(company_id=request.company_id)
+    tokens.disconnect(company_id=request.company_id)
     return redirect("oauth:install")
 
 

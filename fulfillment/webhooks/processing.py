@@ -20,7 +20,7 @@ from django.utils import timezone
 import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.orders.services import invalidate_lists
-from oauth import services as oauth_services
+from oauth import tokens as oauth_tokens
 from oauth.clients import client_for
 from oauth.models import Installation
 
@@ -81,7 +81,7 @@ def _on_app_uninstalled(delivery: WebhookDelivery) -> Action:
             WebhookDelivery.Outcome.RECORDED,
             "Ignored: FlickRocket still accepts the app's permission for this shop.",
         )
-    oauth_services.disconnect(company_id=delivery.company_id, reason="app/uninstalled webhook")
+    oauth_tokens.disconnect(company_id=delivery.company_id, reason="app/uninstalled webhook")
     return Action(
         WebhookDelivery.Outcome.ACTED,
         "App disconnected: tokens deleted; opening the app asks to install it again.",
@@ -105,7 +105,7 @@ def _on_app_update(delivery: WebhookDelivery) -> Action:
     installation = _installation(delivery.company_id)
     if installation is None or not installation.is_usable:
         return _not_installed(delivery)
-    scopes = oauth_services.refresh_granted_scopes(company_id=delivery.company_id)
+    scopes = oauth_tokens.refresh_granted_scopes(company_id=delivery.company_id)
     return Action(
         WebhookDelivery.Outcome.ACTED,
         f"Permissions re-read: {', '.join(scopes) or 'none reported'}.",

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from oauth.crypto import decrypt
 from oauth.models import Installation, OAuthFlow, OAuthFlowWindow, PendingGrant
-from oauth.services import access_token
+from oauth.tokens import access_token
 from tests.factories import make_installation
 from tests.oauth.test_install import consent
 
@@ -180,9 +180,9 @@ def test_install_button_without_scope_asks_for_the_defaults(flickrocket, embedde
 @pytest.fixture
 def one_minute(monkeypatch):
     """Every flow in the test starts in the same minute (no minute boundary halfway)."""
-    from oauth import services
+    from oauth import flows
 
-    monkeypatch.setattr(services, "_current_minute", lambda: 29_000_000)
+    monkeypatch.setattr(flows, "_current_minute", lambda: 29_000_000)
 
 
 def test_authorize_is_capped_per_client_address_with_a_plain_429(flickrocket, client, one_minute, settings):
@@ -216,13 +216,13 @@ def test_the_install_button_counts_toward_the_cap(flickrocket, embedded, one_min
 
 
 def test_the_cap_is_per_minute(flickrocket, client, monkeypatch, settings):
-    from oauth import services
+    from oauth import flows
 
     settings.OAUTH_FLOWS_PER_MINUTE_PER_IP = 1
-    monkeypatch.setattr(services, "_current_minute", lambda: 29_000_000)
+    monkeypatch.setattr(flows, "_current_minute", lambda: 29_000_000)
     assert client.get("/oauth/authorize").status_code == 302
     assert client.get("/oauth/authorize").status_code == 429
-    monkeypatch.setattr(services, "_current_minute", lambda: 29_000_001)
+    monkeypatch.setattr(flows, "_current_minute", lambda: 29_000_001)
     assert client.get("/oauth/authorize").status_code == 302
 
 

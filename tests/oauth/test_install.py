@@ -158,7 +158,7 @@ def test_flickrocket_unreachable_keeps_the_code_and_says_so(flickrocket, embedde
     assert not Installation.objects.exists()
     assert PendingGrant.objects.get(company_id=1202).exchanged_at is None
     flickrocket.faults()
-    from oauth.services import access_token
+    from oauth.tokens import access_token
 
     assert b"Install FlickRocket Fulfillment" not in embedded(1202).get("fulfillments/").content
     assert access_token(company_id=1202)

@@ -10,7 +10,7 @@ import flickrocket as fr
 from oauth.clients import client_for
 from oauth.crypto import decrypt
 from oauth.models import Installation
-from oauth.services import access_token
+from oauth.tokens import access_token
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ import flickrocket as fr
 from flickrocket.signing import launch_hmac
 from oauth.crypto import decrypt
 from oauth.models import Installation, OAuthFlow, PendingGrant
-from oauth.services import access_token
+from oauth.tokens import access_token
 from oauth.views import FLOW_COOKIE
 from tests.factories import launch, launch_query, make_installation
 

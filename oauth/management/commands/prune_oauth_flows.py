@@ -1,11 +1,11 @@
 from django.core.management.base import BaseCommand
 
-from oauth.services import prune_oauth
+from oauth.flows import prune_oauth
 
 
 class Command(BaseCommand):
     help = (
-        "Delete install flows older than OAUTH_STATE_MAX_AGE and App Store grants that waited "
+        "Delete install flows older than OAUTH_STATE_MAX_AGE and pending grants that waited "
         "longer than OAUTH_PENDING_GRANT_MAX_AGE for their shop's confirmation. Run daily."
     )
 
