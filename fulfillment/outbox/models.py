@@ -7,6 +7,7 @@ call second, so nothing typed into the app can be lost between the two.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Source(models.TextChoices):
@@ -133,8 +134,17 @@ class UpdateEvent(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who changed which order, when, how, from what to what. Written with the change."""
+    """Who changed which order, when, how, from what to what. Written with the change.
 
+    A ``verified`` entry changes nothing: it records who checked the order's items at the
+    packing bench (fulfillment.packing) before shipping it.
+    """
+
+    class Kind(models.TextChoices):
+        CHANGED = "changed", _("Changed")
+        VERIFIED = "verified", _("Items verified")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHANGED)
     company_id = models.BigIntegerField()
     order_id = models.BigIntegerField()
     user_id = models.CharField(max_length=200, blank=True)

@@ -67,3 +67,31 @@ class SelectionForm(forms.Form):
         if len(self.selected) > 1000:
             raise forms.ValidationError("Select at most 1,000 orders at a time.")
         return data
+
+
+class VerifyForm(ScanForm):
+    """The scan page when the shop verifies items: one box takes the order number, each item's
+    barcode and the tracking number in turn; which one was sent decides the step."""
+
+    code = forms.CharField(required=False, max_length=100, label=_("Item barcode"))
+    confirm_line = forms.IntegerField(required=False, min_value=1, max_value=10_000)
+
+    @property
+    def step(self) -> str:
+        if "confirm_line" in self.data:
+            return "confirm"
+        if "tracking_number" in self.data or "without_tracking" in self.data:
+            return "ship"
+        if "code" in self.data:
+            return "item"
+        return "order"
+
+
+class PackingSettingsForm(forms.Form):
+    verify_items = forms.BooleanField(
+        required=False,
+        label=_("Verify items before shipping"),
+        help_text=_(
+            "Scan every item's barcode after the order number; the order ships only when all are packed."
+        ),
+    )
