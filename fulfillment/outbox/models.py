@@ -11,12 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Source(models.TextChoices):
-    SINGLE = "single", "Order page"
+    SINGLE = "single", _("Order page")
     INLINE = "inline", "List"
-    SCAN = "scan", "Scan"
-    BULK = "bulk", "Bulk"
-    CSV = "csv", "CSV import"
-    RETRY = "retry", "Retry"
+    SCAN = "scan", _("Scan")
+    BULK = "bulk", _("Bulk")
+    CSV = "csv", _("CSV import")
+    RETRY = "retry", _("Retry")
 
 
 class PendingUpdate(models.Model):
@@ -28,11 +28,11 @@ class PendingUpdate(models.Model):
     """
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Pending"
-        SENDING = "sending", "Sending"
-        ACCEPTED = "accepted", "Accepted"
-        REFUSED = "refused", "Refused"
-        SUPERSEDED = "superseded", "Replaced"
+        QUEUED = "queued", _("Pending")
+        SENDING = "sending", _("Sending")
+        ACCEPTED = "accepted", _("Accepted")
+        REFUSED = "refused", _("Refused")
+        SUPERSEDED = "superseded", _("Replaced")
 
     ACTIVE = (State.QUEUED, State.SENDING)
 
@@ -112,14 +112,14 @@ class UpdateEvent(models.Model):
     """What happened to one outbox row, in order: the order page's write-back history."""
 
     class Kind(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        ACCEPTED = "accepted", "Accepted by FlickRocket"
-        REFUSED = "refused", "Refused by FlickRocket"
-        WAITING = "waiting", "Waiting to retry"
-        SUPERSEDED = "superseded", "Replaced by a newer change"
-        RETRIED = "retried", "Retry requested"
-        RESUMED = "resumed", "Resumed after an interrupted send"
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        ACCEPTED = "accepted", _("Accepted by FlickRocket")
+        REFUSED = "refused", _("Refused by FlickRocket")
+        WAITING = "waiting", _("Waiting to retry")
+        SUPERSEDED = "superseded", _("Replaced by a newer change")
+        RETRIED = "retried", _("Retry requested")
+        RESUMED = "resumed", _("Resumed after an interrupted send")
 
     update = models.ForeignKey(PendingUpdate, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

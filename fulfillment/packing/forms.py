@@ -5,8 +5,8 @@ from fulfillment.orders.forms import TrackingNumberField
 
 
 class ScanForm(forms.Form):
-    order_id = forms.CharField(max_length=40, label="Order")
-    tracking_number = TrackingNumberField(required=False, max_length=500, label="Tracking number(s)")
+    order_id = forms.CharField(max_length=40, label=_("Order"))
+    tracking_number = TrackingNumberField(required=False, max_length=500, label=_("Tracking number(s)"))
     # Its own button: an empty box (a scanner that fired nothing) must not ship untracked.
     without_tracking = forms.BooleanField(required=False)
     form_key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
@@ -33,7 +33,7 @@ class ScanForm(forms.Form):
     def clean_order_id(self):
         raw = self.cleaned_data["order_id"].strip().lstrip("#")
         if not raw.isdigit() or len(raw) > 18:
-            raise forms.ValidationError("An order id is a number, like 267227.")
+            raise forms.ValidationError(_("An order id is a number, like 267227."))
         return int(raw)
 
 
@@ -63,9 +63,9 @@ class SelectionForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not self.selected:
-            raise forms.ValidationError("Select at least one order.")
+            raise forms.ValidationError(_("Select at least one order."))
         if len(self.selected) > 1000:
-            raise forms.ValidationError("Select at most 1,000 orders at a time.")
+            raise forms.ValidationError(_("Select at most 1,000 orders at a time."))
         return data
 
 

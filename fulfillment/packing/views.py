@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 import flickrocket as fr
@@ -128,13 +129,22 @@ def bulk_ship(request):
     if queued:
         messages.success(
             request,
-            f"{queued} order{'s' if queued != 1 else ''} marked shipped. They are being sent to FlickRocket.",
+            ngettext(
+                "%(count)s order marked shipped. It is being sent to FlickRocket.",
+                "%(count)s orders marked shipped. They are being sent to FlickRocket.",
+                queued,
+            )
+            % {"count": queued},
         )
     if already:
         messages.info(
             request,
-            f"{already} order{'s' if already != 1 else ''} of this selection "
-            f"{'were' if already != 1 else 'was'} already marked shipped from this form.",
+            ngettext(
+                "%(count)s order of this selection was already marked shipped from this form.",
+                "%(count)s orders of this selection were already marked shipped from this form.",
+                already,
+            )
+            % {"count": already},
         )
     for note in queued_warnings(result.queued, {row.id: row.order for row in rows}):
         messages.warning(request, note)
