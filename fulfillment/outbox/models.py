@@ -7,6 +7,7 @@ call second, so nothing typed into the app can be lost between the two.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -98,13 +99,17 @@ class PendingUpdate(models.Model):
         return self.status == 100
 
     def describe(self) -> str:
+        # In the active language: the order page's pending banner and history show it.
         parts = []
         if self.status == 100:
-            parts.append("mark shipped")
+            parts.append(gettext("mark shipped"))
         elif self.status == 0:
-            parts.append("mark not shipped")
+            parts.append(gettext("mark not shipped"))
         if self.tracking_number is not None:
-            parts.append(f"tracking “{self.tracking_number}”" if self.tracking_number else "clear tracking")
+            if self.tracking_number:
+                parts.append(gettext("tracking “%(number)s”") % {"number": self.tracking_number})
+            else:
+                parts.append(gettext("clear tracking"))
         return ", ".join(parts)
 
 
