@@ -186,23 +186,23 @@ def complete_install(
     with transaction.atomic():
         flow = OAuthFlow.objects.select_for_update().filter(state=bound_state).first()
         if flow is None:
-            raise InstallRefused("This install attempt is unknown.", kind="forged")
+            raise InstallRefused(_("This install attempt is unknown."), kind="forged")
         if flow.completed_at is not None:
-            raise InstallRefused("This install attempt was already used.", kind="replayed")
+            raise InstallRefused(_("This install attempt was already used."), kind="replayed")
         if flow.created_at < timezone.now() - timedelta(seconds=settings.OAUTH_STATE_MAX_AGE):
-            raise InstallRefused("This install attempt has expired.", kind="expired")
+            raise InstallRefused(_("This install attempt has expired."), kind="expired")
         flow.completed_at = timezone.now()
         flow.save(update_fields=["completed_at"])
         if error:
             return_kind = "denied" if error == "access_denied" else "error"
-            refusal = InstallRefused("The permission was not granted in FlickRocket.", kind=return_kind)
+            refusal = InstallRefused(_("The permission was not granted in FlickRocket."), kind=return_kind)
         elif company is None or not code:
-            refusal = InstallRefused("FlickRocket's answer is incomplete.", kind="invalid")
+            refusal = InstallRefused(_("FlickRocket's answer is incomplete."), kind="invalid")
         elif not 0 < company < 2**63:
-            refusal = InstallRefused("FlickRocket's answer is incomplete.", kind="invalid")
+            refusal = InstallRefused(_("FlickRocket's answer is incomplete."), kind="invalid")
         elif flow.company_id is not None and flow.company_id != company:
             refusal = InstallRefused(
-                "This answer is for a different shop than the one that started the install.",
+                _("This answer is for a different shop than the one that started the install."),
                 kind="cross_company",
             )
         else:

@@ -103,8 +103,10 @@ def _settle(*, pending_id: int) -> Installation | PendingGrant:
         # Unproven, and a pending grant never replaces a working install: nothing to hold.
         _discard(pending_id=pending_id, reason="the shop already has a working install")
         raise InstallRefused(
-            "This shop already has the app installed. To reconnect it, open the app from "
-            "your FlickRocket admin.",
+            _(
+                "This shop already has the app installed. To reconnect it, open the app from "
+                "your FlickRocket admin."
+            ),
             kind="cross_company",
         )
     logger.info("install: grant for company %s awaits the owner's confirmation in the app", company)

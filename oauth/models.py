@@ -1,14 +1,15 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Installation(models.Model):
     """One company's grant to this app. Tokens are Fernet-encrypted (oauth/crypto.py)."""
 
     class Status(models.TextChoices):
-        INSTALLED = "installed", "Installed"
-        NEEDS_REINSTALL = "needs_reinstall", "Needs reinstall"
-        UNINSTALLED = "uninstalled", "Uninstalled"
+        INSTALLED = "installed", _("Installed")
+        NEEDS_REINSTALL = "needs_reinstall", _("Needs reinstall")
+        UNINSTALLED = "uninstalled", _("Uninstalled")
 
     company_id = models.BigIntegerField(unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.INSTALLED)

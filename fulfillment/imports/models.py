@@ -1,16 +1,17 @@
 """Uploaded tracking CSVs: previewed first, with a verdict per row, applied only once confirmed."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CsvImport(models.Model):
     """One uploaded tracking CSV: previewed first, applied only once the owner confirms."""
 
     class State(models.TextChoices):
-        PREVIEW = "preview", "Preview"
-        APPLYING = "applying", "Applying"
-        DONE = "done", "Done"
-        CANCELLED = "cancelled", "Cancelled"
+        PREVIEW = "preview", _("Preview")
+        APPLYING = "applying", _("Applying")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
 
     company_id = models.BigIntegerField()
     user_id = models.CharField(max_length=200, blank=True)
@@ -31,11 +32,11 @@ class CsvImport(models.Model):
 
 class CsvImportRow(models.Model):
     class Verdict(models.TextChoices):
-        READY = "ready", "Ready"
-        UNKNOWN = "unknown", "Unknown order"
-        SHIPPED = "shipped", "Already shipped"
-        INVALID = "invalid", "Invalid"
-        DUPLICATE = "duplicate", "Duplicate"
+        READY = "ready", _("Ready")
+        UNKNOWN = "unknown", _("Unknown order")
+        SHIPPED = "shipped", _("Already shipped")
+        INVALID = "invalid", _("Invalid")
+        DUPLICATE = "duplicate", _("Duplicate")
 
     csv_import = models.ForeignKey(CsvImport, on_delete=models.CASCADE, related_name="rows")
     line = models.PositiveIntegerField()  # line number in the file, as the owner counts

@@ -33,17 +33,20 @@ def preview_tracking_csv(
     ``orders`` is every order of the shop, by id, as the owner sees them now.
     """
     if len(data) > CSV_MAX_BYTES:
-        raise AppError("The file is larger than 2 MB.", field_errors={"file": ["Too large."]})
+        raise AppError(
+            gettext("The file is larger than 2 MB."), field_errors={"file": [gettext("Too large.")]}
+        )
     rows = _csv_rows(data)
     if rows and rows[0].cells and not _is_order_id(rows[0].cells[0].strip().lstrip("#")):
         if not _swallowed_lines(rows[0]):
             rows = rows[1:]  # a header line
     if not rows:
-        raise AppError("The file has no rows.", field_errors={"file": ["No rows."]})
+        raise AppError(gettext("The file has no rows."), field_errors={"file": [gettext("No rows.")]})
     if len(rows) > CSV_MAX_ROWS:
         raise AppError(
-            f"The file has {len(rows)} rows; at most {CSV_MAX_ROWS} at a time.",
-            field_errors={"file": ["Too many rows."]},
+            gettext("The file has %(rows)s rows; at most %(limit)s at a time.")
+            % {"rows": len(rows), "limit": CSV_MAX_ROWS},
+            field_errors={"file": [gettext("Too many rows.")]},
         )
     pending = _pending_ships(company_id)
     seen: dict[int, int] = {}
@@ -64,14 +67,14 @@ def preview_tracking_csv(
         if swallowed:
             row.verdict, row.reason = CsvImportRow.Verdict.INVALID, swallowed[:300]
         elif row.order_id is None:
-            row.verdict, row.reason = CsvImportRow.Verdict.INVALID, "The order id is not a number."
+            row.verdict, row.reason = CsvImportRow.Verdict.INVALID, gettext("The order id is not a number.")
         elif row.order_id in seen:
             row.verdict = CsvImportRow.Verdict.DUPLICATE
             row.reason = f"Order {row.order_id} is already on line {seen[row.order_id]}."
         elif row.order_id not in orders:
-            row.verdict, row.reason = CsvImportRow.Verdict.UNKNOWN, "No such order in this shop."
+            row.verdict, row.reason = CsvImportRow.Verdict.UNKNOWN, gettext("No such order in this shop.")
         elif ship and (orders[row.order_id].is_shipped or row.order_id in pending):
-            row.verdict, row.reason = CsvImportRow.Verdict.SHIPPED, "Already shipped."
+            row.verdict, row.reason = CsvImportRow.Verdict.SHIPPED, gettext("Already shipped.")
         else:
             try:
                 row.tracking_number = normalize_tracking(raw_tracking)
@@ -80,7 +83,7 @@ def preview_tracking_csv(
             else:
                 if not row.tracking_number:
                     row.verdict = CsvImportRow.Verdict.INVALID
-                    row.reason = "The tracking number is missing."
+                    row.reason = gettext("The tracking number is missing.")
                 else:
                     row.verdict = CsvImportRow.Verdict.READY
                     # Warn, never block: the row stays ready; the owner sees why it looks odd.
@@ -123,7 +126,7 @@ def confirm_tracking_csv(*, company_id: int, user_id: str, import_id: int) -> Cs
     with transaction.atomic():
         job = CsvImport.objects.select_for_update().filter(company_id=company_id, pk=import_id).first()
         if job is None:
-            raise AppError("This import does not exist.")
+            raise AppError(gettext("This import does not exist."))
         if job.state != CsvImport.State.PREVIEW:
             return job
         job.state = CsvImport.State.APPLYING

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frapp.errors import AppError
@@ -113,7 +114,7 @@ def csv_import_cancel(request, import_id: int):
     if job.state != CsvImport.State.CANCELLED:
         messages.error(request, _("This import was already confirmed; it cannot be cancelled any more."))
         return redirect("imports:detail", import_id=import_id)
-    messages.info(request, "Import cancelled; nothing was sent.")
+    messages.info(request, _("Import cancelled; nothing was sent."))
     return redirect("imports:upload")
 
 
@@ -125,5 +126,11 @@ def csv_import_result(request, import_id: int):
         [row.line, row.raw_order_id, row.tracking_number, result, detail]
         for row, result, detail in selectors.csv_import_results(job=job)
     )
-    header = ["line", "order_id", "tracking_number", "result", "detail"]
+    header = [
+        pgettext("csv column", "line"),
+        pgettext("csv column", "order_id"),
+        pgettext("csv column", "tracking_number"),
+        pgettext("csv column", "result"),
+        pgettext("csv column", "detail"),
+    ]
     return csv_response(f"import-{job.pk}-result.csv", header, rows)

@@ -3,29 +3,31 @@
 from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from frapp.spreadsheets import csv_response
 
 from .selectors import Row
 
+# Column names in the owner's language; the column order never changes.
 EXPORT_HEADER = [
-    "order_id",
-    "created_at",
-    "status",
-    "name",
-    "address1",
-    "address2",
-    "zip",
-    "city",
-    "province",
-    "country_code",
-    "country",
-    "phone",
-    "items",
-    "total_grams",
-    "shipping_model",
-    "tracking_number",
-    "pending",
+    pgettext_lazy("csv column", "order_id"),
+    pgettext_lazy("csv column", "created_at"),
+    pgettext_lazy("csv column", "status"),
+    pgettext_lazy("csv column", "name"),
+    pgettext_lazy("csv column", "address1"),
+    pgettext_lazy("csv column", "address2"),
+    pgettext_lazy("csv column", "zip"),
+    pgettext_lazy("csv column", "city"),
+    pgettext_lazy("csv column", "province"),
+    pgettext_lazy("csv column", "country_code"),
+    pgettext_lazy("csv column", "country"),
+    pgettext_lazy("csv column", "phone"),
+    pgettext_lazy("csv column", "items"),
+    pgettext_lazy("csv column", "total_grams"),
+    pgettext_lazy("csv column", "shipping_model"),
+    pgettext_lazy("csv column", "tracking_number"),
+    pgettext_lazy("csv column", "pending"),
 ]
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from .selectors import PAGE_SIZES, SORTS
 from .tracking import tracking_character_problem
 
-TRACKING_HELP = "One or more, separated by commas. At most 64 characters in all."
+TRACKING_HELP = _("One or more, separated by commas. At most 64 characters in all.")
 
 
 def new_form_key() -> str:
@@ -47,11 +47,11 @@ def validate_filter_date(value: date) -> None:
 
 
 class ListFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=_("Search"))
     country = forms.CharField(required=False, max_length=3)
     shipping_model = forms.CharField(required=False, max_length=200)
-    created_from = forms.DateField(required=False, label="From", validators=[validate_filter_date])
-    created_to = forms.DateField(required=False, label="To", validators=[validate_filter_date])
+    created_from = forms.DateField(required=False, label=_("From"), validators=[validate_filter_date])
+    created_to = forms.DateField(required=False, label=_("To"), validators=[validate_filter_date])
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
     desc = forms.BooleanField(required=False)
     page = forms.IntegerField(required=False, min_value=1)
@@ -61,7 +61,7 @@ class ListFilterForm(forms.Form):
         data = super().clean()
         low, high = data.get("created_from"), data.get("created_to")
         if low and high and low > high:
-            self.add_error("created_to", "The end date is before the start date.")
+            self.add_error("created_to", _("The end date is before the start date."))
         return data
 
 
@@ -69,7 +69,7 @@ class ShipForm(forms.Form):
     """Ship one order and/or store its tracking numbers (order page and list rows)."""
 
     tracking_number = TrackingNumberField(
-        required=False, max_length=500, label="Tracking number(s)", help_text=TRACKING_HELP
+        required=False, max_length=500, label=_("Tracking number(s)"), help_text=TRACKING_HELP
     )
     action = forms.ChoiceField(choices=[("ship", "ship"), ("tracking", "tracking")], initial="ship")
     form_key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
@@ -77,7 +77,7 @@ class ShipForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("action") == "tracking" and not (data.get("tracking_number") or "").strip():
-            self.add_error("tracking_number", "Enter a tracking number to save.")
+            self.add_error("tracking_number", _("Enter a tracking number to save."))
         return data
 
 

@@ -1,15 +1,16 @@
 """The last order lists fetched from FlickRocket, per company and view."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ListCache(models.Model):
     """The last list fetched from FlickRocket per company and view, shown when it is down."""
 
     class Kind(models.TextChoices):
-        OPEN = "open", "Open"
-        SHIPPED = "shipped", "Shipped"
-        ALL = "all", "All"
+        OPEN = "open", _("Open")
+        SHIPPED = "shipped", _("Shipped")
+        ALL = "all", _("All")
 
     company_id = models.BigIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,7 +26,11 @@ from .tracking_checks import tracking_warnings
 
 logger = logging.getLogger(__name__)
 
-TITLES = {"open": "Open orders", "shipped": "Shipped orders", "all": "All orders"}
+TITLES = {
+    "open": gettext_lazy("Open orders"),
+    "shipped": gettext_lazy("Shipped orders"),
+    "all": gettext_lazy("All orders"),
+}
 
 
 def _is_htmx(request) -> bool:
@@ -213,8 +218,11 @@ def ship_order(request, order_id: int):
 
 
 def _queued_message(update) -> str:
-    what = "marked shipped" if update.ships else "tracking saved"
-    return f"Order {update.order_id} {what}. It is being sent to FlickRocket."
+    if update.ships:
+        message = _("Order %(order_id)s marked shipped. It is being sent to FlickRocket.")
+    else:
+        message = _("Order %(order_id)s tracking saved. It is being sent to FlickRocket.")
+    return message % {"order_id": update.order_id}
 
 
 # --- Undo a shipment ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from frapp.errors import AppError
 from fulfillment.orders.selectors import cached_order_index
@@ -38,7 +39,7 @@ def mark_many_shipped(
     skipped (a double submit), while orders added to the selection since are queued.
     """
     if not orders:
-        raise AppError("Select at least one order.")
+        raise AppError(gettext("Select at least one order."))
     keys = {
         order_id: _bulk_key(company_id, idempotency_key, order_id) if idempotency_key else None
         for order_id in orders
@@ -59,7 +60,11 @@ def mark_many_shipped(
             errors[f"tracking_{order_id}"] = [exc.message]
     if errors:
         first = next(iter(errors))
-        raise AppError(f"Order {first.removeprefix('tracking_')}: {errors[first][0]}", field_errors=errors)
+        message = gettext("Order %(order_id)s: %(error)s") % {
+            "order_id": first.removeprefix("tracking_"),
+            "error": errors[first][0],
+        }
+        raise AppError(message, field_errors=errors)
     index = cached_order_index(company_id)
     for order_id in cleaned:
         _confirm_order_exists(company_id, order_id, index)

@@ -7,15 +7,17 @@ call second, so nothing typed into the app can be lost between the two.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class Source(models.TextChoices):
-    SINGLE = "single", "Order page"
+    SINGLE = "single", _("Order page")
     INLINE = "inline", "List"
-    SCAN = "scan", "Scan"
-    BULK = "bulk", "Bulk"
-    CSV = "csv", "CSV import"
-    RETRY = "retry", "Retry"
+    SCAN = "scan", _("Scan")
+    BULK = "bulk", _("Bulk")
+    CSV = "csv", _("CSV import")
+    RETRY = "retry", _("Retry")
 
 
 class PendingUpdate(models.Model):
@@ -27,11 +29,11 @@ class PendingUpdate(models.Model):
     """
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Pending"
-        SENDING = "sending", "Sending"
-        ACCEPTED = "accepted", "Accepted"
-        REFUSED = "refused", "Refused"
-        SUPERSEDED = "superseded", "Replaced"
+        QUEUED = "queued", _("Pending")
+        SENDING = "sending", _("Sending")
+        ACCEPTED = "accepted", _("Accepted")
+        REFUSED = "refused", _("Refused")
+        SUPERSEDED = "superseded", _("Replaced")
 
     ACTIVE = (State.QUEUED, State.SENDING)
 
@@ -97,13 +99,17 @@ class PendingUpdate(models.Model):
         return self.status == 100
 
     def describe(self) -> str:
+        # In the active language: the order page's pending banner and history show it.
         parts = []
         if self.status == 100:
-            parts.append("mark shipped")
+            parts.append(gettext("mark shipped"))
         elif self.status == 0:
-            parts.append("mark not shipped")
+            parts.append(gettext("mark not shipped"))
         if self.tracking_number is not None:
-            parts.append(f"tracking “{self.tracking_number}”" if self.tracking_number else "clear tracking")
+            if self.tracking_number:
+                parts.append(gettext("tracking “%(number)s”") % {"number": self.tracking_number})
+            else:
+                parts.append(gettext("clear tracking"))
         return ", ".join(parts)
 
 
@@ -111,14 +117,14 @@ class UpdateEvent(models.Model):
     """What happened to one outbox row, in order: the order page's write-back history."""
 
     class Kind(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        ACCEPTED = "accepted", "Accepted by FlickRocket"
-        REFUSED = "refused", "Refused by FlickRocket"
-        WAITING = "waiting", "Waiting to retry"
-        SUPERSEDED = "superseded", "Replaced by a newer change"
-        RETRIED = "retried", "Retry requested"
-        RESUMED = "resumed", "Resumed after an interrupted send"
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        ACCEPTED = "accepted", _("Accepted by FlickRocket")
+        REFUSED = "refused", _("Refused by FlickRocket")
+        WAITING = "waiting", _("Waiting to retry")
+        SUPERSEDED = "superseded", _("Replaced by a newer change")
+        RETRIED = "retried", _("Retry requested")
+        RESUMED = "resumed", _("Resumed after an interrupted send")
 
     update = models.ForeignKey(PendingUpdate, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -133,8 +139,17 @@ class UpdateEvent(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who changed which order, when, how, from what to what. Written with the change."""
+    """Who changed which order, when, how, from what to what. Written with the change.
 
+    A ``verified`` entry changes nothing: it records who checked the order's items at the
+    packing bench (fulfillment.packing) before shipping it.
+    """
+
+    class Kind(models.TextChoices):
+        CHANGED = "changed", _("Changed")
+        VERIFIED = "verified", _("Items verified")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHANGED)
     company_id = models.BigIntegerField()
     order_id = models.BigIntegerField()
     user_id = models.CharField(max_length=200, blank=True)

@@ -9,6 +9,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 import flickrocket as fr
 from frapp.errors import AppError
@@ -71,7 +72,9 @@ def _confirm_order_exists(
     try:
         client_for(company_id).fulfillment(order_id)
     except fr.NotFound:
-        raise AppError(f"Order {order_id} is not one of this shop's orders.") from None
+        raise AppError(
+            gettext("Order %(order_id)s is not one of this shop's orders.") % {"order_id": order_id}
+        ) from None
     except (fr.Transient, fr.Forbidden) as exc:
         logger.info("order %s of company %s not verified (%s); queued anyway", order_id, company_id, exc)
 
@@ -101,13 +104,13 @@ def change_order(
         existing = PendingUpdate.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             if existing.company_id != company_id:
-                raise AppError("This form was already used. Reload the page and try again.")
+                raise AppError(gettext("This form was already used. Reload the page and try again."))
             return existing
     if tracking_number is not None:
         tracking_number = normalize_tracking(tracking_number)
     status = None if ship is None else (SHIPPED if ship else OPEN)
     if tracking_number is None and status is None:
-        raise AppError("Nothing to change: enter a tracking number or mark the order shipped.")
+        raise AppError(gettext("Nothing to change: enter a tracking number or mark the order shipped."))
     if index is None:
         index = cached_order_index(company_id)
     if verify_order:
@@ -133,7 +136,7 @@ def change_order(
                 if existing is not None:
                     return existing
     else:
-        raise AppError("Another change to this order is being saved. Please try again.")
+        raise AppError(gettext("Another change to this order is being saved. Please try again."))
     if schedule:
         schedule_sending(company_id=company_id)
     return update
@@ -254,13 +257,13 @@ def retry_update(*, company_id: int, user_id: str, update_id: int) -> PendingUpd
     with transaction.atomic():
         update = PendingUpdate.objects.select_for_update().filter(company_id=company_id, pk=update_id).first()
         if update is None:
-            raise AppError("This change does not exist.")
+            raise AppError(gettext("This change does not exist."))
         if update.state != State.REFUSED:
-            raise AppError("Only a refused change can be retried.")
+            raise AppError(gettext("Only a refused change can be retried."))
         if PendingUpdate.objects.filter(
             company_id=company_id, order_id=update.order_id, state__in=PendingUpdate.ACTIVE
         ).exists():
-            raise AppError("A newer change to this order is already on its way.")
+            raise AppError(gettext("A newer change to this order is already on its way."))
         if PendingUpdate.objects.filter(
             company_id=company_id, order_id=update.order_id, state=State.ACCEPTED, pk__gt=update.pk
         ).exists():

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from frapp.errors import AppError
@@ -25,7 +26,9 @@ def retry_update(request, update_id: int):
     except AppError as exc:
         messages.error(request, exc.message)
         return redirect(_safe_next(request) or reverse("outbox:updates"))
-    messages.success(request, f"Order {update.order_id}: the change is being sent again.")
+    messages.success(
+        request, _("Order %(order_id)s: the change is being sent again.") % {"order_id": update.order_id}
+    )
     return redirect(_safe_next(request) or reverse("orders:detail", args=[update.order_id]))
 
 

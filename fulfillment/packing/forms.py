@@ -5,8 +5,8 @@ from fulfillment.orders.forms import TrackingNumberField
 
 
 class ScanForm(forms.Form):
-    order_id = forms.CharField(max_length=40, label="Order")
-    tracking_number = TrackingNumberField(required=False, max_length=500, label="Tracking number(s)")
+    order_id = forms.CharField(max_length=40, label=_("Order"))
+    tracking_number = TrackingNumberField(required=False, max_length=500, label=_("Tracking number(s)"))
     # Its own button: an empty box (a scanner that fired nothing) must not ship untracked.
     without_tracking = forms.BooleanField(required=False)
     form_key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
@@ -33,7 +33,7 @@ class ScanForm(forms.Form):
     def clean_order_id(self):
         raw = self.cleaned_data["order_id"].strip().lstrip("#")
         if not raw.isdigit() or len(raw) > 18:
-            raise forms.ValidationError("An order id is a number, like 267227.")
+            raise forms.ValidationError(_("An order id is a number, like 267227."))
         return int(raw)
 
 
@@ -63,7 +63,35 @@ class SelectionForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not self.selected:
-            raise forms.ValidationError("Select at least one order.")
+            raise forms.ValidationError(_("Select at least one order."))
         if len(self.selected) > 1000:
-            raise forms.ValidationError("Select at most 1,000 orders at a time.")
+            raise forms.ValidationError(_("Select at most 1,000 orders at a time."))
         return data
+
+
+class VerifyForm(ScanForm):
+    """The scan page when the shop verifies items: one box takes the order number, each item's
+    barcode and the tracking number in turn; which one was sent decides the step."""
+
+    code = forms.CharField(required=False, max_length=100, label=_("Item barcode"))
+    confirm_line = forms.IntegerField(required=False, min_value=1, max_value=10_000)
+
+    @property
+    def step(self) -> str:
+        if "confirm_line" in self.data:
+            return "confirm"
+        if "tracking_number" in self.data or "without_tracking" in self.data:
+            return "ship"
+        if "code" in self.data:
+            return "item"
+        return "order"
+
+
+class PackingSettingsForm(forms.Form):
+    verify_items = forms.BooleanField(
+        required=False,
+        label=_("Verify items before shipping"),
+        help_text=_(
+            "Scan every item's barcode after the order number; the order ships only when all are packed."
+        ),
+    )

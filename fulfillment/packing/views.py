@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 import flickrocket as fr
@@ -14,13 +15,17 @@ from fulfillment.outbox.bulk import mark_many_shipped
 from fulfillment.outbox.models import Source
 from oauth.decorators import embedded_view
 
+from . import verify_views
 from .forms import ScanForm, SelectionForm
+from .selectors import verifies_items
 
 
 @require_http_methods(["GET", "POST"])
 @embedded_view(scope="orders")
 def scan(request):
     """Scan an order id, then its tracking number: the order ships; ready for the next."""
+    if verifies_items(company_id=request.company_id):
+        return verify_views.bench(request)  # the shop checks each item before it ships
     context = {"form_key": new_form_key()}
     if request.method == "GET":
         return render(request, "packing/scan.html", {**context, "form": ScanForm()})
@@ -124,13 +129,22 @@ def bulk_ship(request):
     if queued:
         messages.success(
             request,
-            f"{queued} order{'s' if queued != 1 else ''} marked shipped. They are being sent to FlickRocket.",
+            ngettext(
+                "%(count)s order marked shipped. It is being sent to FlickRocket.",
+                "%(count)s orders marked shipped. They are being sent to FlickRocket.",
+                queued,
+            )
+            % {"count": queued},
         )
     if already:
         messages.info(
             request,
-            f"{already} order{'s' if already != 1 else ''} of this selection "
-            f"{'were' if already != 1 else 'was'} already marked shipped from this form.",
+            ngettext(
+                "%(count)s order of this selection was already marked shipped from this form.",
+                "%(count)s orders of this selection were already marked shipped from this form.",
+                already,
+            )
+            % {"count": already},
         )
     for note in queued_warnings(result.queued, {row.id: row.order for row in rows}):
         messages.warning(request, note)

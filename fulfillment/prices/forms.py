@@ -1,22 +1,23 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .selectors import PriceFilters
 
 
 class PriceFilterForm(forms.Form):
-    q = forms.CharField(max_length=200, required=False, label="Search by name")
+    q = forms.CharField(max_length=200, required=False, label=_("Search by name"))
     validity = forms.ChoiceField(
-        choices=[("", "Valid and invalid"), ("valid", "Valid only"), ("invalid", "Invalid only")],
+        choices=[("", _("Valid and invalid")), ("valid", _("Valid only")), ("invalid", _("Invalid only"))],
         required=False,
-        label="Validity",
+        label=_("Validity"),
     )
-    currency = forms.ChoiceField(choices=[("", "Any currency")], required=False, label="Currency")
-    country = forms.ChoiceField(choices=[("", "Any country")], required=False, label="Country")
+    currency = forms.ChoiceField(choices=[("", _("Any currency"))], required=False, label=_("Currency"))
+    country = forms.ChoiceField(choices=[("", _("Any country"))], required=False, label=_("Country"))
 
     def __init__(self, data=None, *, currencies=(), countries=()):
         super().__init__(data)
-        self.fields["currency"].choices = [("", "Any currency"), *currencies]
-        self.fields["country"].choices = [("", "Any country"), *countries]
+        self.fields["currency"].choices = [("", _("Any currency")), *currencies]
+        self.fields["country"].choices = [("", _("Any country")), *countries]
 
     def filters(self) -> PriceFilters:
         """What the owner asked for; a value that is not offered is ignored, not an error."""

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -53,9 +54,9 @@ def refresh_prices(request):
     try:
         services.load_price_models(company_id=request.company_id, refresh=True)
     except fr.RequestFailed as exc:
-        messages.error(request, f"Could not refresh the price models: {exc}")
+        messages.error(request, gettext("Could not refresh the price models: %(error)s") % {"error": exc})
     else:
-        messages.success(request, "Price models refreshed from FlickRocket.")
+        messages.success(request, gettext("Price models refreshed from FlickRocket."))
     return redirect("prices:list")
 
 

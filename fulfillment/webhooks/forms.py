@@ -12,7 +12,7 @@ class SubscriptionForm(forms.Form):
     address = forms.URLField(
         max_length=2000,
         assume_scheme="https",
-        help_text="Where FlickRocket sends the events. This app's own receiver is the default.",
+        help_text=_("Where FlickRocket sends the events. This app's own receiver is the default."),
         widget=forms.TextInput(
             attrs={
                 "inputmode": "url",

@@ -14,12 +14,12 @@ from django.utils.translation import gettext_lazy as _
 
 class WebhookDelivery(models.Model):
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Waiting to be processed"
-        ACTED = "acted", "Acted on"
-        RECORDED = "recorded", "Recorded"
-        NOT_INSTALLED = "not_installed", "Recorded (app not installed)"
-        FAILED = "failed", "Failed"
-        REFUSED = "refused", "Refused"
+        PENDING = "pending", _("Waiting to be processed")
+        ACTED = "acted", _("Acted on")
+        RECORDED = "recorded", _("Recorded")
+        NOT_INSTALLED = "not_installed", _("Recorded (app not installed)")
+        FAILED = "failed", _("Failed")
+        REFUSED = "refused", _("Refused")
 
     company_id = models.BigIntegerField()
     topic = models.CharField(max_length=64)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 import flickrocket as fr
 from frapp.dates import platform_time
@@ -45,7 +46,7 @@ def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
         hooks = client_for(company_id).webhooks()
     except fr.Forbidden:
         overview.needs_permission = True
-        overview.error = "This app was installed without the permission to manage webhooks."
+        overview.error = gettext("This app was installed without the permission to manage webhooks.")
         return overview
     except fr.RequestFailed as exc:
         overview.error = str(exc)

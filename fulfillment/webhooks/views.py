@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -81,7 +82,7 @@ def subscriptions(request):
         except fr.RequestFailed as exc:
             form.add_platform_errors(exc.field_errors, str(exc))
         else:
-            messages.success(request, f"Subscribed to {hook.topic}.")
+            messages.success(request, _("Subscribed to %(topic)s.") % {"topic": hook.topic})
             return redirect("webhooks:subscriptions")
     return _subscriptions_page(request, form, status=422)
 
@@ -92,17 +93,17 @@ def subscribe_essentials(request):
     try:
         result = services.subscribe_essentials(company_id=request.company_id)
     except fr.RequestFailed as exc:
-        messages.error(request, f"Nothing was changed: {exc}")
+        messages.error(request, _("Nothing was changed: %(error)s") % {"error": exc})
         return redirect("webhooks:subscriptions")
     parts = []
     if result.created:
-        parts.append(f"subscribed to {', '.join(result.created)}")
+        parts.append(_("subscribed to %(topics)s") % {"topics": ", ".join(result.created)})
     if result.reactivated:
-        parts.append(f"switched {', '.join(result.reactivated)} back on")
+        parts.append(_("switched %(topics)s back on") % {"topics": ", ".join(result.reactivated)})
     if result.changed:
-        messages.success(request, "Done: " + "; ".join(parts) + ".")
+        messages.success(request, _("Done: %(changes)s.") % {"changes": "; ".join(parts)})
     else:
-        messages.info(request, "Everything this app needs was already subscribed. Nothing changed.")
+        messages.info(request, _("Everything this app needs was already subscribed. Nothing changed."))
     return redirect("webhooks:subscriptions")
 
 
@@ -139,7 +140,7 @@ def edit_subscription(request, webhook_id):
         except fr.RequestFailed as exc:
             form.add_platform_errors(exc.field_errors, str(exc))
         else:
-            messages.success(request, "Subscription saved.")
+            messages.success(request, _("Subscription saved."))
             return redirect("webhooks:subscriptions")
     return _edit_page(request, hook, form, status=422)
 
@@ -154,9 +155,9 @@ def delete_subscription(request, webhook_id):
     try:
         services.unsubscribe(company_id=request.company_id, webhook_id=hook.id)
     except fr.RequestFailed as exc:
-        messages.error(request, f"The subscription was not deleted: {exc}")
+        messages.error(request, _("The subscription was not deleted: %(error)s") % {"error": exc})
         return redirect("webhooks:subscriptions")
-    messages.success(request, f"Deleted the {hook.topic} subscription.")
+    messages.success(request, _("Deleted the %(topic)s subscription.") % {"topic": hook.topic})
     return redirect("webhooks:subscriptions")
 
 
@@ -168,9 +169,12 @@ def reactivate_subscription(request, webhook_id):
     except fr.NotFound:
         raise Http404("No such subscription.")
     except fr.RequestFailed as exc:
-        messages.error(request, f"The subscription is still switched off: {exc}")
+        messages.error(request, _("The subscription is still switched off: %(error)s") % {"error": exc})
     else:
-        messages.success(request, f"{hook.topic} is switched on again; FlickRocket resumes sending events.")
+        messages.success(
+            request,
+            _("%(topic)s is switched on again; FlickRocket resumes sending events.") % {"topic": hook.topic},
+        )
     return redirect("webhooks:subscriptions")
 
 

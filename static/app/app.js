@@ -53,6 +53,47 @@
 
   document.addEventListener("DOMContentLoaded", updateSelectedCount);
 
+  // Packing verification answers a wrong item with 4xx: htmx keeps those out by default, but the
+  // bench must show them (the red banner), so they are swapped in like any other answer.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "pack-bench" && event.detail.xhr.status >= 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // A short low beep with the red banner, so a packer looking at the parcel notices too.
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      var audio = new Context();
+      var tone = audio.createOscillator();
+      var gain = audio.createGain();
+      tone.type = "square";
+      tone.frequency.value = 220;
+      gain.gain.value = 0.15;
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.35);
+      tone.onended = function () { audio.close(); };
+    } catch (ignored) { /* no sound is fine: the banner stays */ }
+  }
+
+  function settleBench() {
+    var bench = document.getElementById("pack-bench");
+    if (!bench) return;
+    if (bench.querySelector("[data-beep]")) beep();
+    var input = document.getElementById("scan-input");
+    if (input) { input.focus(); input.select(); }
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "pack-bench") settleBench();
+  });
+  document.addEventListener("DOMContentLoaded", settleBench);
+
   // Browsers ignore autofocus inside a cross-site iframe, which is where FlickRocket shows us;
   // the scan bench needs the cursor in the next box so a barcode scanner can keep going.
   document.addEventListener("DOMContentLoaded", function () {

@@ -74,3 +74,164 @@ def test_the_scanner_finds_unmarked_text_and_accepts_marked_text():
 @pytest.mark.parametrize("path", template_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_template_string_is_marked_for_translation(path):
     assert unmarked_words(path.read_text()) == []
+
+
+# --- The German catalogue ---------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%[sd]|{\w*}")
+
+
+def german_catalogue():
+    with GERMAN_PO.open("rb") as po:
+        return read_po(po, locale="de")
+
+
+def _strings(value) -> list[str]:
+    return list(value) if isinstance(value, tuple) else [value]
+
+
+def test_every_german_entry_is_translated_and_none_is_fuzzy():
+    catalogue = german_catalogue()
+    untranslated = [m.id for m in catalogue if m.id and not all(_strings(m.string))]
+    fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
+    assert len(catalogue) > 400
+    assert untranslated == []
+    assert fuzzy == []
+
+
+def test_german_entries_keep_every_placeholder_of_their_msgid():
+    wrong = []
+    for m in german_catalogue():
+        if not m.id:
+            continue
+        wanted = sorted(PLACEHOLDER.findall(" ".join(_strings(m.id))))
+        for translated in _strings(m.string):
+            if sorted(PLACEHOLDER.findall(translated)) != wanted and not (
+                # A plural's singular may spell the count out; it must not invent a placeholder.
+                isinstance(m.id, tuple) and set(PLACEHOLDER.findall(translated)) <= set(wanted)
+            ):
+                wrong.append((m.id, translated))
+    assert wrong == []
+
+
+def test_compiled_catalogue_is_not_older_than_its_source():
+    """``./run setup`` compiles the .po with Babel; a stale .mo would show yesterday's German."""
+    compiled = GERMAN_PO.with_suffix(".mo")
+    assert compiled.exists() and compiled.stat().st_mtime >= GERMAN_PO.stat().st_mtime, (
+        "run ./run setup (or .venv/bin/pybabel compile -d locale -D django)"
+    )
+
+
+# --- Real pages, in the language the browser or the user asks for ----------------------------
+
+GERMAN_NAV = ["Offen", "Versendet", "Alle", "Scannen & versenden", "CSV importieren", "Aktivität"]
+ENGLISH_NAV = [">Open <", ">Shipped <", "Scan & ship", "Import CSV", ">Activity<", ">Updates"]
+
+
+def test_open_orders_page_is_german_when_the_browser_asks_for_german(shop):
+    html = shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9,en;q=0.5").content.decode()
+    assert '<html lang="de">' in html
+    for word in GERMAN_NAV + [
+        "Offene Bestellungen",
+        "Lieferadresse",
+        "Gewicht",
+        "Lieferscheine",
+        "Pickliste",
+    ]:
+        assert word in html, word
+    for leftover in ENGLISH_NAV + ["Packing slips", "Pick list", "Ship to"]:
+        assert leftover not in html, leftover
+
+
+def test_pages_stay_english_for_an_english_browser(shop):
+    html = shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="en">' in html
+    assert "Scan & ship" in html and "Offene Bestellungen" not in html
+
+
+def test_order_detail_scan_and_prices_pages_are_german(shop):
+    german = {"HTTP_ACCEPT_LANGUAGE": "de"}
+    listing = shop.get("/fulfillments/", **german).content.decode()
+    order_id = re.search(r'id="order-(\d+)"', listing)[1]
+    detail = shop.get(f"/fulfillments/{order_id}/", **german).content.decode()
+    assert "Lieferschein" in detail and "Sendungsnummer(n)" in detail and "Als versendet markieren" in detail
+    assert "Packing slip" not in detail and "Mark shipped" not in detail
+    scan = shop.get("/fulfillments/scan/", **german).content.decode()
+    assert "Bestellnummer" in scan and "Order number" not in scan
+    prices = shop.get("/prices/", **german).content.decode()
+    assert "Preismodelle" in prices and "Price models" not in prices
+
+
+def test_dates_and_weights_follow_the_language(shop):
+    listing = shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", listing), "German short date (TT.MM.JJJJ HH:MM)"
+    assert re.search(r"\d+(,\d+)?\xa0(k?g)", listing)
+    english = shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", english)
+
+
+def test_money_is_formatted_for_the_active_language():
+    from django.utils import translation
+
+    from fulfillment.prices.money import format_money
+
+    with translation.override("de"):
+        assert format_money(123456, "eur") == "1.234,56\xa0€"
+    with translation.override("en"):
+        assert format_money(123456, "eur") == "€1,234.56"
+
+
+def test_weights_are_grams_below_a_kilo_and_kilos_above():
+    from django.utils import translation
+
+    from frapp.templatetags.app_l10n import weight
+
+    with translation.override("de"):
+        assert weight(850) == "850\xa0g"
+        assert weight(1250) == "1,25\xa0kg"
+    with translation.override("en"):
+        assert weight(1250) == "1.25\xa0kg"
+    assert weight("not a number") == ""
+
+
+# --- The language switch ----------------------------------------------------------------------
+
+
+def test_language_switch_overrides_the_browser_and_is_remembered_for_that_user(shop, embedded, client):
+    from oauth.models import UserPreference
+
+    page = shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="language-switch"' in page and ">Deutsch</button>" in page
+
+    response = shop.post("/oauth/language", {"language": "de", "next": shop.url("/activity/")})
+    assert response.status_code == 302 and response["Location"] == shop.url("/activity/")
+    assert UserPreference.objects.get(company_id=1202, user_id="4711").language == "de"
+    # The browser still says English; the user's choice wins, in this session ...
+    html = shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="de">' in html and "Offene Bestellungen" in html
+
+    # ... and in the next launch of the same user, with no query for it per request.
+    again = embedded(1202, "4711")
+    html = again.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="de">' in html
+
+    # Another user of the same shop keeps following the browser.
+    colleague = embedded(1202, "4712")
+    assert '<html lang="en">' in colleague.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_choosing_follow_the_browser_drops_the_override(shop):
+    shop.post("/oauth/language", {"language": "de"})
+    shop.post("/oauth/language", {"language": ""})
+    assert '<html lang="en">' in shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_language_switch_never_redirects_off_the_session_and_refuses_unknown_languages(shop):
+    response = shop.post("/oauth/language", {"language": "fr", "next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(shop.prefix + "/")
+    assert '<html lang="en">' in shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_language_switch_needs_a_session(client, db):
+    assert client.post("/oauth/language", {"language": "de"}).status_code == 403

@@ -1,10 +1,10 @@
 import functools
 
 from django import template
+from django.urls import get_script_prefix, reverse
 from django.utils.formats import date_format
 
 from frapp.dates import platform_time
-from django.urls import get_script_prefix, reverse
 
 from ..forms import new_form_key
 

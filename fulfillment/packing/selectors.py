@@ -1,0 +1,46 @@
+"""Reads for the packing bench: the shop's setting and an order's packing progress (never FlickRocket)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .models import PackingSettings, Verification, VerifiedLine
+
+
+def verifies_items(*, company_id: int) -> bool:
+    return PackingSettings.objects.filter(company_id=company_id, verify_items=True).exists()
+
+
+@dataclass
+class Progress:
+    """An order's packing progress as the bench shows it."""
+
+    verification: Verification
+    lines: list[VerifiedLine] = field(default_factory=list)
+
+    @property
+    def order_id(self) -> int:
+        return self.verification.order_id
+
+    @property
+    def expected(self) -> int:
+        return sum(line.expected for line in self.lines)
+
+    @property
+    def packed(self) -> int:
+        return sum(min(line.scanned, line.expected) for line in self.lines)
+
+    @property
+    def complete(self) -> bool:
+        return all(line.complete for line in self.lines)
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.packed
+
+
+def progress(*, company_id: int, order_id: int) -> Progress | None:
+    verification = Verification.objects.filter(company_id=company_id, order_id=order_id).first()
+    if verification is None:
+        return None
+    return Progress(verification, list(verification.lines.all()))
