@@ -7,6 +7,7 @@ import flickrocket as fr
 
 from . import grants
 from .selectors import installation_for, pending_grants_for
+from .sessions import PENDING_GRANT_KEY
 
 
 def _install_page(request, installation=None, status=200):
@@ -128,11 +129,11 @@ def embedded_view(view=None, *, require_install: bool = True, scope: str | None 
                     installation = installation_for(company_id=request.company_id)
                 if installation is None or not installation.is_usable:
                     return _install_page(request, installation)
-                if _opens_a_page(request) and pending_grants_for(
-                    company_id=request.company_id, from_launch_only=True
-                ):
+                if _opens_a_page(request) and request.session.get(PENDING_GRANT_KEY):
                     # A reconnect nothing could check waits for the owner's click, shown in the app.
-                    return _install_page(request, installation)
+                    if pending_grants_for(company_id=request.company_id, from_launch_only=True):
+                        return _install_page(request, installation)
+                    del request.session[PENDING_GRANT_KEY]
                 request.installation = installation
                 granted = installation.scope_list
                 # An empty list means "not recorded": FlickRocket's 403 then says it instead.

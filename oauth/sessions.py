@@ -14,6 +14,11 @@ from frapp.middleware import SESSION_LANGUAGE_KEY
 
 from . import signals
 from .preferences import chosen_language
+from .selectors import pending_grants_for
+
+# Set at launch when a reconnect waits for the owner's click: pages then look for it, and only
+# then (a query on every page would cost every shop for what a few see once).
+PENDING_GRANT_KEY = "pending_grant"
 
 
 def open_app_session(*, company_id: int, user_id: str) -> str:
@@ -29,6 +34,8 @@ def open_app_session(*, company_id: int, user_id: str) -> str:
     language = chosen_language(company_id=int(company_id), user_id=str(user_id))
     if language:
         store[SESSION_LANGUAGE_KEY] = language
+    if pending_grants_for(company_id=int(company_id), from_launch_only=True):
+        store[PENDING_GRANT_KEY] = True
     store.set_expiry(settings.APP_SESSION_IDLE_SECONDS)
     store.create()
     signals.app_launched.send(sender=open_app_session, company_id=int(company_id))

@@ -19,7 +19,7 @@ django.setup()
 import requests  # noqa: E402
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer, get_internal_wsgi_application  # noqa: E402
 
-from fulfillment.selectors import webhooks as webhook_selectors  # noqa: E402
+from fulfillment.webhooks import selectors as webhook_selectors  # noqa: E402
 from oauth.models import Installation  # noqa: E402
 from tests.factories import launch_query, make_installation  # noqa: E402
 

@@ -378,7 +378,7 @@ def test_empty_shop_grant_confirmed_then_filled_with_orders_is_refused_not_shown
     """Review 1, empty-shop variant: the attacker's shop is empty at confirm time and gets an
     order later. The app refuses a list that names another company: not shown, not cached, the
     installation needs a reinstall with a plain reason, and the log says why."""
-    from fulfillment.models import ListCache
+    from fulfillment.orders.models import ListCache
 
     flickrocket.reset(open_orders=0, shipped_orders=0)
     client.get(_takeover_callback(client, flickrocket))
@@ -396,7 +396,7 @@ def test_empty_shop_grant_confirmed_then_filled_with_orders_is_refused_not_shown
     assert installation.status == Installation.Status.NEEDS_REINSTALL
     assert "another shop (company 1305)" in installation.status_reason
     assert not installation.refresh_token_encrypted  # the other account's token is forgotten
-    assert all(str(order["id"]) not in str(cache.payload) for cache in ListCache.objects.all())
+    assert all(str(order["id"]).encode() not in bytes(cache.body) for cache in ListCache.objects.all())
     assert "company 1202 needs reinstall: FlickRocket answered with orders of another shop" in caplog.text
 
 
