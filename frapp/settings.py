@@ -129,8 +129,9 @@ MIDDLEWARE = [
     "frapp.middleware.AppLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "frapp.middleware.AppCsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's two, stepping aside for machine requests (frapp.middleware.MACHINE_PATHS).
+    "frapp.middleware.AppAuthenticationMiddleware",
+    "frapp.middleware.AppMessageMiddleware",
 ]
 
 ROOT_URLCONF = "frapp.urls"
