@@ -110,9 +110,13 @@ class RowSequence(Sequence):
     """Rows of a list as a sequence: building a row (decoding its order) happens only for the
     rows asked for, so the paginator builds a page's rows and no others."""
 
-    def __init__(self, entries: list[Entry], build: Callable[[Entry], object]) -> None:
+    def __init__(self, entries: list[Entry], build: Callable[[Entry], object], _shared=None) -> None:
         self.entries = entries
-        self.build = build
+        self._shared = _shared if _shared is not None else {"build": build, "sequences": []}
+        self._shared["sequences"].append(self)
+
+    def build(self, entry: Entry):
+        return self._shared["build"](entry)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -123,7 +127,15 @@ class RowSequence(Sequence):
         return self.build(self.entries[index])
 
     def derive(self, entries: list[Entry]) -> RowSequence:
-        return RowSequence(entries, self.build)
+        return RowSequence(entries, self._shared["build"], self._shared)
+
+    def release(self) -> None:
+        """Once the page is rendered: a template context can live on in a reference cycle
+        until the next full collection, and must not keep a whole stored list alive with it
+        (each fresh fetch then added a list's worth to the process)."""
+        for sequence in self._shared.pop("sequences", []):
+            sequence.entries = []
+        self._shared["build"] = None
 
 
 # One compact list per cache row and revision (a newer fetch replaces the older one at once),

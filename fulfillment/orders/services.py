@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 import msgspec
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -153,18 +154,23 @@ def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillm
 def remember_list(
     *, company_id: int, kind: str, params: str, body: bytes, count: int, version: int
 ) -> ListCache:
-    cache, _ = ListCache.objects.update_or_create(
-        company_id=company_id,
-        kind=kind,
-        params=params,
-        defaults={
-            "body": body,
-            "count": count,
-            "fetched_at": timezone.now(),
-            "version": version,
-        },
-    )
-    return cache
+    # A plain UPDATE: update_or_create read the old body (megabytes for a big shop) only to
+    # overwrite it.
+    where = {"company_id": company_id, "kind": kind, "params": params}
+    fields = {"body": body, "count": count, "fetched_at": timezone.now(), "version": version}
+    if not ListCache.objects.filter(**where).update(**fields):
+        try:
+            with transaction.atomic():
+                ListCache.objects.create(**where, **fields)
+        except IntegrityError:  # another view stored this list first: ours is newer
+            ListCache.objects.filter(**where).update(**fields)
+    if connection.vendor == "sqlite":
+        # SQLite keeps a copy of a statement's last bound values until it is bound again, and
+        # Python keeps the statement cached per connection (one per web thread): the same
+        # UPDATE with an empty body lets go of the list's megabytes. It matches no row.
+        empty = {"company_id": -1, "kind": kind, "params": params}
+        ListCache.objects.filter(**empty).update(**{**fields, "body": b""})
+    return ListCache.objects.defer("body").get(**where)
 
 
 def invalidate_lists(*, company_id: int) -> None:

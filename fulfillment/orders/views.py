@@ -98,7 +98,9 @@ def _order_list(request, kind: str):
         response["HX-Reselect"] = "#main"
         response["HX-Reswap"] = "outerHTML"
         return response
-    return render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
+    response = render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
+    listing.rows.release()
+    return response
 
 
 @require_GET

@@ -92,3 +92,22 @@ def test_kept_rows_follow_the_language(shop):
     placeholder = 'placeholder="{}"'
     assert english.count(placeholder.format("Tracking no.")) == 50
     assert german.count(placeholder.format("Tracking no.")) == 0
+
+
+def test_a_rendered_list_page_lets_go_of_the_stored_list(shop):
+    response = shop.get("fulfillments/")
+    assert len(response.context["page"].object_list) == 50  # the rows shown stay readable
+    assert len(response.context["listing"].rows) == 0
+    assert len(response.context["page"].paginator.object_list) == 0
+
+
+def test_a_fresh_fetch_stores_the_list_without_reading_the_old_one_back(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    shop.get("fulfillments/")
+    with CaptureQueriesContext(connection) as queries:
+        response = shop.get("fulfillments/?refresh=1")
+    assert response.status_code == 200
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if '"orders_listcache"."body"' in sql]
