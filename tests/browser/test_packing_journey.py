@@ -280,7 +280,7 @@ def test_packer_installs_verifies_and_ships_five_orders_by_scanner_and_undoes_on
     expect(frame.locator("#scan-input")).to_be_focused()
 
     # 3. The mistyped tracking number was queued, and flagged with the carrier's check digit.
-    warning = frame.locator("#scan-done .tracking-warning")
+    warning = frame.locator("#scan-warning .tracking-warning")
     expect(warning).to_have_count(1)
     expect(warning).to_contain_text(tracking[wrong_tracking_order])
     expect(warning).to_contain_text(text["check_digit"])
