@@ -78,10 +78,8 @@ def order_list(
             cache = remember_list(
                 company_id=company_id, kind=kind, params=params, body=body, count=len(orders), version=version
             )
-            # The decoded orders go first: entries built among them would pin their memory.
-            del orders
-            listindex.remember(cache.pk, _revision(cache), listindex.compact(body))
-            del body
+            listindex.remember(cache.pk, _revision(cache), listindex.compact(body, orders))
+            del orders, body
     held = _compact(cache)
     latest = latest_changes(company_id=company_id, since=cache.fetched_at)
     extra: dict[int, fr.Fulfillment] = {}
