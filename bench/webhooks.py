@@ -124,6 +124,19 @@ def post(url: str, item: dict) -> tuple[dict, int, float, str]:
     return item, status, (time.perf_counter() - started) * 1000, error
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def start_worker(app: App) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.05"],
@@ -181,10 +194,15 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
         f"{engine}, gunicorn {args.workers}x{args.threads} threads, {args.task_workers} task "
         f"workers; firing {len(items)} deliveries from {args.concurrency} connections"
     )
+    # CPU time, unlike wall time, hardly depends on what else runs on the machine.
+    web_pids, task_pids = app.worker_pids(), [w.pid for w in workers]
+    web_cpu, task_cpu, client_cpu = cpu_seconds(web_pids), cpu_seconds(task_pids), time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         results = list(pool.map(lambda item: post(url, item), items))
     burst = time.perf_counter() - started
+    web_cpu = cpu_seconds(web_pids) - web_cpu
+    client_cpu = time.process_time() - client_cpu
 
     problems: list[str] = []
     for item, status, _, error in results:
@@ -222,6 +240,7 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
     while stored.filter(processed_at__isnull=True).exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     drained = time.perf_counter() - started
+    task_cpu = cpu_seconds(task_pids) - task_cpu
     unprocessed = stored.filter(processed_at__isnull=True).count()
     if unprocessed:
         problems.append(f"{unprocessed} stored deliveries were not acted on within 300 s")
@@ -251,6 +270,12 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
     print(
         f"answer time: p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms"
         f"  max {max(latencies):.1f} ms"
+    )
+    print(
+        f"CPU: web processes {web_cpu * 1000 / len(results):.2f} ms per delivery, task workers "
+        f"{task_cpu * 1000 / max(1, stored.count()):.2f} ms per stored delivery, this client "
+        f"{client_cpu * 1000 / len(results):.2f} ms per delivery; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(
         f"acted on all {stored.count()} within {drained:.2f} s of the first send "
