@@ -79,9 +79,18 @@ class Compact(msgspec.Struct, gc=False):
     countries: list[tuple[str, str]]
     shipping_models: list[str]
     shipped: frozenset[int]
+    # Entries sorted per sort key, filled as views ask: sorting 10,000 entries on every view
+    # was most of what still grew with the shop's size.
+    sorted_by: dict[str, list[Entry]] = msgspec.field(default_factory=dict)
 
     def order(self, entry: Entry) -> fr.Fulfillment:
         return decode_one(self.raws[entry.pos])
+
+    def in_order(self, sort: str) -> list[Entry]:
+        ordered = self.sorted_by.get(sort)
+        if ordered is None:
+            ordered = self.sorted_by[sort] = sorted(self.entries, key=ENTRY_SORTS[sort])
+        return ordered
 
 
 def compact(body: bytes, orders: Iterable[fr.Fulfillment] | None = None) -> Compact:
@@ -110,8 +119,11 @@ class RowSequence(Sequence):
     """Rows of a list as a sequence: building a row (decoding its order) happens only for the
     rows asked for, so the paginator builds a page's rows and no others."""
 
-    def __init__(self, entries: list[Entry], build: Callable[[Entry], object], _shared=None) -> None:
+    def __init__(
+        self, entries: list[Entry], build: Callable[[Entry], object], _shared=None, *, whole=None
+    ) -> None:
         self.entries = entries
+        self.whole = whole  # the Compact when ``entries`` are all of its entries, unchanged
         self._shared = _shared if _shared is not None else {"build": build, "sequences": []}
         self._shared["sequences"].append(self)
 
@@ -134,7 +146,7 @@ class RowSequence(Sequence):
         until the next full collection, and must not keep a whole stored list alive with it
         (each fresh fetch then added a list's worth to the process)."""
         for sequence in self._shared.pop("sequences", []):
-            sequence.entries = []
+            sequence.entries, sequence.whole = [], None
         self._shared["build"] = None
 
 

@@ -195,7 +195,12 @@ def search(
 ) -> list[Row]:
     """Search (order id, name, city, country, product title, GTIN), filter, sort: on the list's
     compact entries, so no order is decoded for it."""
-    entries = rows.entries
+    sort = sort if sort in ENTRY_SORTS else "date"
+    # Sorting first keeps the order through the filters; the stored list's sorts are kept.
+    if rows.whole is not None:
+        entries = rows.whole.in_order(sort)
+    else:
+        entries = sorted(rows.entries, key=ENTRY_SORTS[sort])
     needle = q.strip().lstrip("#").casefold()
     if needle:
         entries = [e for e in entries if needle in e.haystack]
@@ -207,8 +212,8 @@ def search(
         entries = [e for e in entries if e.created_at[:10] >= created_from.isoformat()]
     if created_to:
         entries = [e for e in entries if e.created_at[:10] <= created_to.isoformat()]
-    key = ENTRY_SORTS.get(sort, ENTRY_SORTS["date"])
-    return rows.derive(sorted(entries, key=key, reverse=descending))
+    # Every key ends in the order id, so descending is the ascending order reversed.
+    return rows.derive(entries[::-1] if descending else list(entries))
 
 
 def paginate(rows: RowSequence, *, page: int | str | None, size: int | None) -> Page:

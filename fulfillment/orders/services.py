@@ -107,7 +107,7 @@ def order_list(
             entries = [*entries, *(listindex.entry_for(row.order) for row in reopened)]
     return OrderList(
         kind=kind,
-        rows=listindex.RowSequence(entries, build),
+        rows=listindex.RowSequence(entries, build, whole=held if entries is held.entries else None),
         fetched_at=cache.fetched_at,
         problem=problem,
         version=version,

@@ -111,3 +111,18 @@ def test_a_fresh_fetch_stores_the_list_without_reading_the_old_one_back(shop):
     assert response.status_code == 200
     reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert not [sql for sql in reads if '"orders_listcache"."body"' in sql]
+
+
+def test_sorts_are_kept_per_stored_list_and_descending_is_the_exact_reverse(shop, sandbox):
+    open_orders = [o for o in sandbox.fulfillments(1202) if o["status"] == 0]
+
+    def weight(o):
+        return sum(i["grams"] * i["quantity"] for i in o["line_items"])
+
+    expected = [o["id"] for o in sorted(open_orders, key=lambda o: (weight(o), o["id"]))]
+    up = [r.id for r in shop.get("fulfillments/?sort=weight&size=250").context["page"].object_list]
+    down = [r.id for r in shop.get("fulfillments/?sort=weight&desc=1&size=250").context["page"].object_list]
+    assert up == expected[:250]
+    assert down == expected[::-1][:250]
+    held = next(reversed(listindex._held.values()))[1]  # the one this view used last
+    assert [e.id for e in held.sorted_by["weight"]] == expected
