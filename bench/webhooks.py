@@ -124,6 +124,19 @@ def post(url: str, item: dict) -> tuple[dict, int, float, str]:
     return item, status, (time.perf_counter() - started) * 1000, error
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def start_worker(app: App) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.05"],
@@ -147,7 +160,8 @@ def main() -> int:
 
     with SandboxServer() as sandbox:
         sandbox.reset()
-        app = App(sandbox, workers=args.workers, threads=args.threads).start()
+        # DEBUG off, as in production: with it on, every query is also kept and formatted.
+        app = App(sandbox, workers=args.workers, threads=args.threads, extra_env={"DEBUG": "false"}).start()
         workers: list[subprocess.Popen] = []
         try:
             companies = [c["id"] for c in sandbox.state()["companies"]]
@@ -169,7 +183,7 @@ def main() -> int:
 def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -> int:
     from fulfillment.orders.selectors import list_version
     from fulfillment.webhooks.models import WebhookDelivery
-    from fulfillment.webhooks.receiver import dedupe_key
+    from fulfillment.webhooks.receiver import DEDUPLICATED_TOPICS, dedupe_key
 
     engine = "PostgreSQL" if app.database_url.startswith("postgres") else "SQLite"
     items = build(args.total, companies, random.Random(args.seed))
@@ -180,10 +194,15 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
         f"{engine}, gunicorn {args.workers}x{args.threads} threads, {args.task_workers} task "
         f"workers; firing {len(items)} deliveries from {args.concurrency} connections"
     )
+    # CPU time, unlike wall time, hardly depends on what else runs on the machine.
+    web_pids, task_pids = app.worker_pids(), [w.pid for w in workers]
+    web_cpu, task_cpu, client_cpu = cpu_seconds(web_pids), cpu_seconds(task_pids), time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         results = list(pool.map(lambda item: post(url, item), items))
     burst = time.perf_counter() - started
+    web_cpu = cpu_seconds(web_pids) - web_cpu
+    client_cpu = time.process_time() - client_cpu
 
     problems: list[str] = []
     for item, status, _, error in results:
@@ -192,22 +211,36 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
     answers = Counter((item["kind"], status) for item, status, _, _ in results)
 
     good = {json.loads(i["raw"])["hash"]: i for i, _, _, _ in results if i["kind"] == "good"}
+    # order/create is one event per body: stored once however often it is sent. Other topics
+    # (customer/update) name an object, not an event: every send, resends included, is a record.
     expected_keys = {
-        dedupe_key({k: v for k, v in json.loads(i["raw"]).items() if k != "hash"}) for i in good.values()
+        dedupe_key({k: v for k, v in json.loads(i["raw"]).items() if k != "hash"})
+        for i in good.values()
+        if i["topic"] in DEDUPLICATED_TOPICS
     }
+    sent_other = sum(
+        1
+        for i, _, _, _ in results
+        if i["kind"] in ("good", "duplicate") and i["topic"] not in DEDUPLICATED_TOPICS
+    )
     stored = WebhookDelivery.objects.filter(signature_ok=True)
-    stored_keys = set(stored.values_list("dedupe_key", flat=True))
+    stored_keys = set(stored.filter(topic__in=DEDUPLICATED_TOPICS).values_list("dedupe_key", flat=True))
+    stored_other = stored.exclude(topic__in=DEDUPLICATED_TOPICS).count()
+    lost = len(expected_keys - stored_keys) + max(0, sent_other - stored_other)
     if stored_keys != expected_keys:
         problems.append(
-            f"stored {len(stored_keys)} verified deliveries, expected {len(expected_keys)} "
+            f"stored {len(stored_keys)} deduplicated deliveries, expected {len(expected_keys)} "
             f"(missing {len(expected_keys - stored_keys)}, unexpected {len(stored_keys - expected_keys)})"
         )
+    if stored_other != sent_other:
+        problems.append(f"stored {stored_other} record-only deliveries, {sent_other} were sent")
 
     wait_started = time.perf_counter()
     deadline = time.monotonic() + 300
     while stored.filter(processed_at__isnull=True).exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     drained = time.perf_counter() - started
+    task_cpu = cpu_seconds(task_pids) - task_cpu
     unprocessed = stored.filter(processed_at__isnull=True).count()
     if unprocessed:
         problems.append(f"{unprocessed} stored deliveries were not acted on within 300 s")
@@ -229,14 +262,23 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
 
     latencies = [ms for _, _, ms, _ in results]
     print(f"answers: {dict(sorted(answers.items()))}")
-    print(f"stored {len(stored_keys)} unique verified deliveries; outcomes {dict(outcomes)}")
+    print(
+        f"stored {len(stored_keys)} unique events + {stored_other} record-only deliveries; "
+        f"outcomes {dict(outcomes)}; {lost} lost, {retried} picked up twice"
+    )
     print(f"burst: {len(results) / burst:8.1f} deliveries/s answered ({burst:.2f} s wall)")
     print(
         f"answer time: p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms"
         f"  max {max(latencies):.1f} ms"
     )
     print(
-        f"acted on all {len(stored_keys)} within {drained:.2f} s of the first send "
+        f"CPU: web processes {web_cpu * 1000 / len(results):.2f} ms per delivery, task workers "
+        f"{task_cpu * 1000 / max(1, stored.count()):.2f} ms per stored delivery, this client "
+        f"{client_cpu * 1000 / len(results):.2f} ms per delivery; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"acted on all {stored.count()} within {drained:.2f} s of the first send "
         f"({drained - (wait_started - started):.2f} s after the burst ended)"
     )
     if problems:

@@ -17,6 +17,8 @@ import uuid
 from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.middleware.csrf import (
     CSRF_SESSION_KEY,
@@ -39,6 +41,24 @@ SESSION_PREFIX = re.compile(r"^/s/(?P<key>[a-z0-9]{32})(?P<rest>/.*)?$")
 SESSION_TOUCH_INTERVAL = 60
 # The language a user chose in the app, copied from oauth.models.UserPreference at launch.
 SESSION_LANGUAGE_KEY = "language"
+# Called by FlickRocket's servers, never by a browser: no cookie, session, CSRF token, language
+# or flash message means anything there, and a burst of deliveries must be answered fast. The
+# browser middleware below steps aside for these paths (the receiver's own signature check,
+# body limit and method check are what protect it); security headers still apply.
+MACHINE_PATHS = frozenset({"/webhooks/flickrocket"})
+
+
+def is_machine_request(request) -> bool:
+    return getattr(request, "machine", False)
+
+
+class SkipsMachineRequests:
+    """Mixed into a browser-only middleware: a machine request goes straight past it."""
+
+    def __call__(self, request):
+        if is_machine_request(request):
+            return self.get_response(request)
+        return super().__call__(request)
 
 
 def embedded_session_prefix(session_key: str) -> str:
@@ -55,6 +75,10 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
         request.embedded = False
         request.company_id = None
         request.flickrocket_user_id = None
+        # Decided here, on the path as it came in: /s/<key>/webhooks/flickrocket is a browser's.
+        request.machine = match is None and request.path_info in MACHINE_PATHS
+        if request.machine:
+            return self.get_response(request)
         if match is None:
             response = super().__call__(request)
             # The launch URL is the one page FlickRocket frames without a session yet.
@@ -124,7 +148,7 @@ class EmbeddedSessionMiddleware(SessionMiddleware):
         response.xframe_options_exempt = True
 
 
-class AppCsrfViewMiddleware(CsrfViewMiddleware):
+class AppCsrfViewMiddleware(SkipsMachineRequests, CsrfViewMiddleware):
     """Inside the iframe, where no cookie of ours survives, the CSRF secret lives in the embedded
     session; everywhere else (the staff admin) in Django's usual first-party cookie
     (``CSRF_USE_SESSIONS = False``).
@@ -193,7 +217,15 @@ class RequestLogMiddleware:
             request_id_var.reset(token)
 
 
-class AppLocaleMiddleware(LocaleMiddleware):
+class AppAuthenticationMiddleware(SkipsMachineRequests, AuthenticationMiddleware):
+    """Django's, except for machine requests (no session, so no user)."""
+
+
+class AppMessageMiddleware(SkipsMachineRequests, MessageMiddleware):
+    """Django's, except for machine requests (messages live in the session)."""
+
+
+class AppLocaleMiddleware(SkipsMachineRequests, LocaleMiddleware):
     """The browser's Accept-Language, unless the user chose a language in the app.
 
     The choice is stored per FlickRocket user (``oauth.models.UserPreference``) and copied into

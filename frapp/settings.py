@@ -135,8 +135,9 @@ MIDDLEWARE = [
     "frapp.middleware.AppLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "frapp.middleware.AppCsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's two, stepping aside for machine requests (frapp.middleware.MACHINE_PATHS).
+    "frapp.middleware.AppAuthenticationMiddleware",
+    "frapp.middleware.AppMessageMiddleware",
 ]
 
 ROOT_URLCONF = "frapp.urls"
@@ -170,6 +171,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Opening a SQLite connection runs those PRAGMAs and registers Django's SQL functions, about
+    # a millisecond: closed after every request, that was most of a webhook delivery's cost.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     # A file, not memory, so tests can run real worker and server processes against it.
     # One file per test run (pid), so two runs in one checkout never share it.
     DATABASES["default"]["TEST"] = {

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 import flickrocket as fr
 
-from . import grants
+from . import current, grants
 from .selectors import installation_for, pending_grants_for
 from .sessions import PENDING_GRANT_KEY
 
@@ -140,7 +140,8 @@ def embedded_view(view=None, *, require_install: bool = True, scope: str | None 
                 if scope and granted and scope not in granted:
                     return missing_permission_page(request, scope, kwargs)
             try:
-                return view_func(request, *args, **kwargs)
+                with current.serving(getattr(request, "installation", None)):
+                    return view_func(request, *args, **kwargs)
             except (fr.NotInstalled, fr.NeedsReinstall):
                 return _install_page(request, installation_for(company_id=request.company_id))
             except fr.Forbidden as exc:

@@ -22,6 +22,17 @@ def _fresh_fernet_cache():
     _fernet.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_webhook_memos():
+    """The receiver remembers a full refusal minute and its last drain task per process; each
+    test's database starts empty, so the memory must too."""
+    from fulfillment.webhooks import queue, receiver
+
+    receiver._full_minute = queue._last_drain_id = None
+    yield
+    receiver._full_minute = queue._last_drain_id = None
+
+
 @pytest.fixture
 def flickrocket(sandbox, settings):
     settings.FLICKROCKET_AUTH_BASE = sandbox.url

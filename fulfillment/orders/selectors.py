@@ -19,6 +19,7 @@ import flickrocket as fr
 from fulfillment.outbox.models import CompanyOutbox, PendingUpdate
 from fulfillment.outbox.selectors import stuck_after
 
+from .listindex import ENTRY_SORTS, RowSequence
 from .models import ListCache
 from .tracking_checks import TrackingEntry, tracking_entries
 
@@ -28,13 +29,7 @@ State = PendingUpdate.State
 PAGE_SIZES = (25, 50, 100, 250)
 
 
-SORTS = {
-    "date": lambda row: (row.order.created_at, row.order.id),
-    "country": lambda row: (row.order.shipping_address.country_name.casefold(), row.order.id),
-    "weight": lambda row: (row.order.total_grams, row.order.id),
-    "id": lambda row: row.order.id,
-    "name": lambda row: (row.order.shipping_address.name.casefold(), row.order.id),
-}
+SORTS = tuple(ENTRY_SORTS)
 
 
 @dataclass
@@ -101,12 +96,13 @@ class Row:
 @dataclass
 class OrderList:
     kind: str
-    rows: list[Row]
+    rows: RowSequence
     fetched_at: datetime | None
     problem: str = ""  # why the list may be old, in the owner's words
     version: int = 0
     countries: list[tuple[str, str]] = field(default_factory=list)
     shipping_models: list[str] = field(default_factory=list)
+    revision: tuple = ()  # the stored list's (id, fetched_at, version): what rendered rows depend on
 
 
 def list_version(*, company_id: int) -> int:
@@ -165,15 +161,12 @@ def latest_changes(*, company_id: int, since: datetime) -> dict[int, PendingUpda
     return latest
 
 
-def reopened_rows(
-    *, company_id: int, orders: list[fr.Fulfillment], latest: dict[int, PendingUpdate]
-) -> list[Row]:
+def reopened_rows(*, company_id: int, present: set[int], latest: dict[int, PendingUpdate]) -> list[Row]:
     """Orders set back to open here that the open list FlickRocket sent does not hold yet.
 
     They belong on the open list from the moment the change is queued, as the last list we
     fetched of them (usually the shipped one) shows them; no query unless there are some.
     """
-    present = {order.id for order in orders}
     missing = [
         order_id
         for order_id, update in latest.items()
@@ -190,7 +183,7 @@ def reopened_rows(
 
 
 def search(
-    rows: list[Row],
+    rows: RowSequence,
     *,
     q: str = "",
     country: str = "",
@@ -200,30 +193,30 @@ def search(
     sort: str = "date",
     descending: bool = False,
 ) -> list[Row]:
-    """Search (order id, name, city, country, product title, GTIN), filter, sort."""
+    """Search (order id, name, city, country, product title, GTIN), filter, sort: on the list's
+    compact entries, so no order is decoded for it."""
+    sort = sort if sort in ENTRY_SORTS else "date"
+    # Sorting first keeps the order through the filters; the stored list's sorts are kept.
+    if rows.whole is not None:
+        entries = rows.whole.in_order(sort)
+    else:
+        entries = sorted(rows.entries, key=ENTRY_SORTS[sort])
     needle = q.strip().lstrip("#").casefold()
     if needle:
-        rows = [row for row in rows if needle in _haystack(row.order)]
+        entries = [e for e in entries if needle in e.haystack]
     if country:
-        rows = [row for row in rows if row.order.shipping_address.country_code == country]
+        entries = [e for e in entries if e.country_code == country]
     if shipping_model:
-        rows = [row for row in rows if row.order.shipping_model == shipping_model]
+        entries = [e for e in entries if e.shipping_model == shipping_model]
     if created_from:
-        rows = [row for row in rows if row.order.created_at[:10] >= created_from.isoformat()]
+        entries = [e for e in entries if e.created_at[:10] >= created_from.isoformat()]
     if created_to:
-        rows = [row for row in rows if row.order.created_at[:10] <= created_to.isoformat()]
-    return sorted(rows, key=SORTS.get(sort, SORTS["date"]), reverse=descending)
+        entries = [e for e in entries if e.created_at[:10] <= created_to.isoformat()]
+    # Every key ends in the order id, so descending is the ascending order reversed.
+    return rows.derive(entries[::-1] if descending else list(entries))
 
 
-def _haystack(order: fr.Fulfillment) -> str:
-    address = order.shipping_address
-    parts = [str(order.id), address.name, address.city, address.country_name, address.country_code]
-    for item in order.line_items:
-        parts += [item.title, item.gtin]
-    return "\n".join(parts).casefold()
-
-
-def paginate(rows: list[Row], *, page: int | str | None, size: int | None) -> Page:
+def paginate(rows: RowSequence, *, page: int | str | None, size: int | None) -> Page:
     """One page of rows; an unknown size is 50, a page past the end is the last one."""
     return Paginator(rows, size if size in PAGE_SIZES else 50).get_page(page)
 

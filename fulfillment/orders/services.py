@@ -7,13 +7,12 @@ and the last list is what pages show while FlickRocket is down.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import msgspec
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +23,7 @@ from fulfillment.outbox.models import CompanyOutbox, PendingUpdate, Source
 from fulfillment.outbox.services import change_order
 from oauth.clients import client_for
 
+from . import listindex
 from .models import ListCache
 from .selectors import (
     OrderList,
@@ -64,6 +64,8 @@ def order_list(
     fresh_after = timezone.now() - timedelta(seconds=_fresh_seconds())
     problem = ""
     if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
+        if cache is not None:
+            listindex.forget(cache.pk)
         try:
             orders = _fetch(company_id, kind, created_at_min, created_at_max)
         except fr.Transient as exc:
@@ -72,67 +74,60 @@ def order_list(
             problem = str(exc)
         else:
             # Kept: it is what lets pages and the outbox work while FlickRocket is down.
+            body = msgspec.json.encode(orders)
             cache = remember_list(
-                company_id=company_id, kind=kind, params=params, orders=orders, version=version
+                company_id=company_id, kind=kind, params=params, body=body, count=len(orders), version=version
             )
-            _remember_parsed(cache, orders)
-    orders = _parsed_orders(cache)
+            listindex.remember(cache.pk, _revision(cache), listindex.compact(body, orders))
+            del orders, body
+    held = _compact(cache)
     latest = latest_changes(company_id=company_id, since=cache.fetched_at)
-    rows = overlay(company_id=company_id, orders=orders, since=cache.fetched_at, latest=latest)
-    if kind == ListCache.Kind.OPEN:
-        rows = [row for row in rows if not (row.is_shipped and row.write_state == "accepted")]
-        rows += reopened_rows(company_id=company_id, orders=orders, latest=latest)
-    elif kind == ListCache.Kind.SHIPPED:
-        rows = [row for row in rows if not (not row.is_shipped and row.write_state == "accepted")]
-    countries = sorted(
-        {(o.shipping_address.country_code, o.shipping_address.country_name) for o in orders},
-        key=lambda pair: pair[1],
-    )
-    models = sorted({o.shipping_model for o in orders if o.shipping_model})
+    extra: dict[int, fr.Fulfillment] = {}
+
+    def build(entry: listindex.Entry) -> Row:
+        order = held.order(entry) if entry.pos >= 0 else extra[entry.id]
+        return Row(order=order, update=latest.get(entry.id))
+
+    entries = held.entries
+    if latest and kind != ListCache.Kind.ALL:
+        # Only an order with a change of ours can move between open and shipped: decode those.
+        moved = set()
+        for entry in entries:
+            if entry.id in latest:
+                row = build(entry)
+                if row.write_state == "accepted" and row.is_shipped == (kind == ListCache.Kind.OPEN):
+                    moved.add(entry.id)
+        if moved:
+            entries = [e for e in entries if e.id not in moved]
+    if kind == ListCache.Kind.OPEN and latest:
+        present = {e.id for e in held.entries}
+        reopened = reopened_rows(company_id=company_id, present=present, latest=latest)
+        if reopened:
+            extra.update((row.order.id, row.order) for row in reopened)
+            entries = [*entries, *(listindex.entry_for(row.order) for row in reopened)]
     return OrderList(
         kind=kind,
-        rows=rows,
+        rows=listindex.RowSequence(entries, build, whole=held if entries is held.entries else None),
         fetched_at=cache.fetched_at,
         problem=problem,
         version=version,
-        countries=countries,
-        shipping_models=models,
+        countries=held.countries,
+        shipping_models=held.shipping_models,
+        revision=(cache.pk, *_revision(cache)),
     )
-
-
-# Decoding a stored list of thousands of orders costs more than everything else a page does,
-# so each process keeps decoded lists: one revision per cache row (a newer fetch replaces the
-# older one at once) and a few rows at most, so a 10,000-order shop is one list in memory.
-_PARSED_LIMIT = 4
-
-
-_parsed: OrderedDict[int, tuple[tuple, list[fr.Fulfillment]]] = OrderedDict()
-
-
-_parsed_lock = threading.Lock()
 
 
 def _revision(cache: ListCache) -> tuple:
     return (cache.fetched_at, cache.version)
 
 
-def _remember_parsed(cache: ListCache, orders: list[fr.Fulfillment]) -> None:
-    with _parsed_lock:
-        _parsed[cache.pk] = (_revision(cache), orders)
-        _parsed.move_to_end(cache.pk)
-        while len(_parsed) > _PARSED_LIMIT:
-            _parsed.popitem(last=False)
-
-
-def _parsed_orders(cache: ListCache) -> list[fr.Fulfillment]:
-    with _parsed_lock:
-        hit = _parsed.get(cache.pk)
-    if hit is not None and hit[0] == _revision(cache):
-        return hit[1]
-    body = ListCache.objects.values_list("body", flat=True).get(pk=cache.pk)
-    orders = decode_orders(bytes(body))
-    _remember_parsed(cache, orders)
-    return orders
+def _compact(cache: ListCache) -> listindex.Compact:
+    held = listindex.held(cache.pk, _revision(cache))
+    if held is None:
+        body = ListCache.objects.values_list("body", flat=True).get(pk=cache.pk)
+        held = listindex.compact(bytes(body))
+        listindex.remember(cache.pk, _revision(cache), held)
+    return held
 
 
 def decode_orders(body: bytes) -> list[fr.Fulfillment]:
@@ -155,20 +150,25 @@ def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillm
 
 
 def remember_list(
-    *, company_id: int, kind: str, params: str, orders: list[fr.Fulfillment], version: int
+    *, company_id: int, kind: str, params: str, body: bytes, count: int, version: int
 ) -> ListCache:
-    cache, _ = ListCache.objects.update_or_create(
-        company_id=company_id,
-        kind=kind,
-        params=params,
-        defaults={
-            "body": msgspec.json.encode(orders),
-            "count": len(orders),
-            "fetched_at": timezone.now(),
-            "version": version,
-        },
-    )
-    return cache
+    # A plain UPDATE: update_or_create read the old body (megabytes for a big shop) only to
+    # overwrite it.
+    where = {"company_id": company_id, "kind": kind, "params": params}
+    fields = {"body": body, "count": count, "fetched_at": timezone.now(), "version": version}
+    if not ListCache.objects.filter(**where).update(**fields):
+        try:
+            with transaction.atomic():
+                ListCache.objects.create(**where, **fields)
+        except IntegrityError:  # another view stored this list first: ours is newer
+            ListCache.objects.filter(**where).update(**fields)
+    if connection.vendor == "sqlite":
+        # SQLite keeps a copy of a statement's last bound values until it is bound again, and
+        # Python keeps the statement cached per connection (one per web thread): the same
+        # UPDATE with an empty body lets go of the list's megabytes. It matches no row.
+        empty = {"company_id": -1, "kind": kind, "params": params}
+        ListCache.objects.filter(**empty).update(**{**fields, "body": b""})
+    return ListCache.objects.defer("body").get(**where)
 
 
 def invalidate_lists(*, company_id: int) -> None:

@@ -18,7 +18,7 @@ from fulfillment.outbox.models import Source
 from fulfillment.outbox.scheduling import kick_if_idle
 from oauth.decorators import embedded_view
 
-from . import selectors, services
+from . import rowcache, selectors, services
 from .export import _export_csv
 from .forms import ListFilterForm, ReopenForm, ShipForm, new_form_key
 from .models import ListCache
@@ -72,6 +72,7 @@ def _order_list(request, kind: str):
     if request.GET.get("export") == "csv":
         return _export_csv(rows, kind)
     page = selectors.paginate(rows, page=filters.get("page"), size=filters.get("size"))
+    rowcache.attach_html(request, page.object_list, kind=kind, revision=listing.revision)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("refresh", None)
@@ -97,7 +98,9 @@ def _order_list(request, kind: str):
         response["HX-Reselect"] = "#main"
         response["HX-Reswap"] = "outerHTML"
         return response
-    return render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
+    response = render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
+    listing.rows.release()
+    return response
 
 
 @require_GET

@@ -24,6 +24,7 @@ from oauth import tokens as oauth_tokens
 from oauth.clients import client_for
 from oauth.models import Installation
 
+from . import queue
 from .models import WebhookDelivery
 from .receiver import enqueue_delivery
 
@@ -156,6 +157,16 @@ def process_delivery(*, delivery_id: int) -> str | None:
     delivery = _claim(delivery_id)
     if delivery is None:
         return None
+    return act_on(delivery)
+
+
+def drain_deliveries() -> int:
+    """Act on every waiting delivery, claimed in batches (``fulfillment.webhooks.queue``)."""
+    return queue.drain(act=act_on, lease=CLAIM_LEASE)
+
+
+def act_on(delivery: WebhookDelivery) -> str:
+    """Act on a delivery this worker has claimed; returns the outcome."""
     handler = HANDLERS.get(delivery.topic, _record_only)
     try:
         action = handler(delivery)

@@ -11,10 +11,11 @@ from ..forms import new_form_key
 register = template.Library()
 
 
-@register.simple_tag
-def form_key() -> str:
-    """A fresh idempotency key for one rendered form."""
-    return new_form_key()
+@register.simple_tag(takes_context=True)
+def form_key(context) -> str:
+    """A fresh idempotency key for one rendered form (a slot filled per request when the row's
+    HTML is kept, see ``fulfillment.orders.rowcache``)."""
+    return context.get("form_key_slot") or new_form_key()
 
 
 @register.filter

@@ -207,4 +207,5 @@ def test_a_surplus_item_scanned_into_the_tracking_box_is_not_shipped_as_its_trac
 def test_carrier_warnings_for_the_tracking_number_are_shown_after_shipping(verifying, order):
     pack_everything(verifying, order["id"])
     html = scan(verifying, order["id"], tracking_number="1Z999AA10123456784").content.decode()
-    assert 'id="scan-done"' in html and "tracking-warning" in html and "DHL Paket" in html
+    assert 'id="scan-done"' in html and 'id="scan-warning"' in html and "tracking-warning" in html
+    assert "DHL Paket" in html
