@@ -138,6 +138,8 @@ MIDDLEWARE = [
     # Django's two, stepping aside for machine requests (frapp.middleware.MACHINE_PATHS).
     "frapp.middleware.AppAuthenticationMiddleware",
     "frapp.middleware.AppMessageMiddleware",
+    # request.htmx: which requests htmx made, and for which target.
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "frapp.urls"

@@ -2,6 +2,7 @@ from functools import wraps
 
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django_htmx.http import reswap, retarget
 
 import flickrocket as fr
 
@@ -43,12 +44,8 @@ PERMISSIONS = {
 }
 
 
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _opens_a_page(request) -> bool:
-    return request.method == "GET" and not _is_htmx(request)
+    return request.method == "GET" and not bool(request.htmx)
 
 
 def _problem_page(request, template: str, context: dict, status: int):
@@ -57,11 +54,8 @@ def _problem_page(request, template: str, context: dict, status: int):
     htmx does not swap 4xx/5xx answers, and the element that asked (a table, a row) is the
     wrong place for a page-wide problem: the fragment goes out as 200 and retargets ``#main``.
     """
-    if _is_htmx(request):
-        response = render(request, f"oauth/_{template}.html", context)
-        response["HX-Retarget"] = "#main"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+    if bool(request.htmx):
+        return reswap(retarget(render(request, f"oauth/_{template}.html", context), "#main"), "innerHTML")
     return render(request, f"oauth/{template}.html", context, status=status)
 
 

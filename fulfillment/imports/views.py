@@ -18,10 +18,6 @@ from .models import CsvImport
 from .parsing import CSV_MAX_BYTES
 
 
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 @require_http_methods(["GET", "POST"])
 @embedded_view(scope="orders")
 def csv_upload(request):
@@ -84,7 +80,7 @@ def csv_import_progress(request, import_id: int):
             "progress": selectors.csv_progress(job=job),
         },
     )
-    if _is_htmx(request) and job.state != CsvImport.State.APPLYING:
+    if bool(request.htmx) and job.state != CsvImport.State.APPLYING:
         # The polling ends here; reload once so each row's "Sent" column matches the bar.
         response["HX-Refresh"] = "true"
     return response

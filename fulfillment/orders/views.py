@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reselect, reswap, retarget
 
 import flickrocket as fr
 from frapp.errors import AppError
@@ -31,10 +32,6 @@ TITLES = {
     "shipped": gettext_lazy("Shipped orders"),
     "all": gettext_lazy("All orders"),
 }
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 # --- Lists ------------------------------------------------------------------------------------
@@ -90,14 +87,11 @@ def _order_list(request, kind: str):
         ),
         "bulk_key": new_form_key(),
     }
-    table_only = _is_htmx(request) and request.headers.get("HX-Target") == "order-table"
+    table_only = bool(request.htmx) and request.htmx.target == "order-table"
     if table_only and form.errors:
         # The errors belong next to the filter inputs, outside the table htmx asked for.
         response = render(request, "orders/list.html", context)
-        response["HX-Retarget"] = "#main"
-        response["HX-Reselect"] = "#main"
-        response["HX-Reswap"] = "outerHTML"
-        return response
+        return reswap(reselect(retarget(response, "#main"), "#main"), "outerHTML")
     response = render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
     listing.rows.release()
     return response
@@ -170,7 +164,7 @@ def order_detail(request, order_id: int):
 @embedded_view(scope="orders")
 def ship_order(request, order_id: int):
     """Ship or save tracking for one order: from its page, or inline from a list row (htmx)."""
-    inline = _is_htmx(request) and request.POST.get("from") == "list"
+    inline = bool(request.htmx) and request.POST.get("from") == "list"
     form = ShipForm(request.POST)
     error = ""
     update = None
