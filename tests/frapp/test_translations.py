@@ -4,11 +4,14 @@ browser (or the user's choice in the app) asks for it."""
 
 import html
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
 
 ROOT = Path(settings.BASE_DIR)
 GERMAN_PO = ROOT / "locale" / "de" / "LC_MESSAGES" / "django.po"
@@ -120,6 +123,37 @@ def test_compiled_catalogue_is_not_older_than_its_source():
     assert compiled.exists() and compiled.stat().st_mtime >= GERMAN_PO.stat().st_mtime, (
         "run ./run setup (or .venv/bin/pybabel compile -d locale -D django)"
     )
+
+
+MAKEMESSAGES_IGNORE = ["sandbox", ".venv", "bench", "tests", "staticfiles", "test-artifacts"]
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext's xgettext is not installed")
+def test_every_marked_string_in_the_source_is_in_the_german_catalogue(tmp_path, monkeypatch):
+    """Runs the README's ``makemessages`` against a copy of the catalogue: a string marked in the
+    source but missing from ``django.po`` comes back untranslated (or fuzzy) in the copy."""
+    locale = tmp_path / "locale"
+    (locale / "de" / "LC_MESSAGES").mkdir(parents=True)
+    shutil.copy(GERMAN_PO, locale / "de" / "LC_MESSAGES" / "django.po")
+    # A tree of links to the source, so that makemessages writes into the copy, never the real one.
+    for entry in ROOT.iterdir():
+        if entry.name not in {"locale", *MAKEMESSAGES_IGNORE} and not entry.name.startswith("."):
+            (tmp_path / entry.name).symlink_to(entry)
+    monkeypatch.chdir(tmp_path)
+    with override_settings(LOCALE_PATHS=[locale]):
+        call_command(
+            "makemessages",
+            locale=["de"],
+            symlinks=True,
+            no_location=True,
+            ignore_patterns=MAKEMESSAGES_IGNORE,
+            verbosity=0,
+        )
+    with (locale / "de" / "LC_MESSAGES" / "django.po").open("rb") as po:
+        extracted = read_po(po, locale="de")
+    missing = [m.id for m in extracted if m.id and (m.fuzzy or not all(_strings(m.string)))]
+    assert len(extracted) >= len(german_catalogue())
+    assert missing == [], "run the README's makemessages command and translate these"
 
 
 # --- Real pages, in the language the browser or the user asks for ----------------------------
