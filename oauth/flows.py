@@ -174,10 +174,10 @@ def complete_install(
     """
     if not bound_state:
         raise InstallRefused(
-            "This sign-in link was not started from this browser, or it is too old.", kind="forged"
+            _("This sign-in link was not started from this browser, or it is too old."), kind="forged"
         )
     if echoed_state and not secrets.compare_digest(echoed_state, bound_state):
-        raise InstallRefused("This sign-in answer belongs to another install attempt.", kind="forged")
+        raise InstallRefused(_("This sign-in answer belongs to another install attempt."), kind="forged")
     try:
         company = int(company_id or "")
     except ValueError:

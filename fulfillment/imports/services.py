@@ -70,7 +70,10 @@ def preview_tracking_csv(
             row.verdict, row.reason = CsvImportRow.Verdict.INVALID, gettext("The order id is not a number.")
         elif row.order_id in seen:
             row.verdict = CsvImportRow.Verdict.DUPLICATE
-            row.reason = f"Order {row.order_id} is already on line {seen[row.order_id]}."
+            row.reason = gettext("Order %(order)s is already on line %(line)s.") % {
+                "order": row.order_id,
+                "line": seen[row.order_id],
+            }
         elif row.order_id not in orders:
             row.verdict, row.reason = CsvImportRow.Verdict.UNKNOWN, gettext("No such order in this shop.")
         elif ship and (orders[row.order_id].is_shipped or row.order_id in pending):

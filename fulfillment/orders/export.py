@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from frapp.spreadsheets import csv_response
 
@@ -40,7 +40,7 @@ def export_rows(rows: Iterable[Row]) -> Iterator[list]:
         yield [
             o.id,
             o.created_at,
-            "shipped" if row.is_shipped else "open",
+            pgettext("order state", "shipped") if row.is_shipped else pgettext("order state", "open"),
             a.name,
             a.address1,
             a.address2,

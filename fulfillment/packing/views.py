@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 import flickrocket as fr
@@ -37,7 +37,9 @@ def scan(request):
     try:
         detail = services.order_detail(company_id=request.company_id, order_id=order_id)
     except fr.NotFound:
-        form.add_error("order_id", f"Order {order_id} is not one of this shop's orders.")
+        form.add_error(
+            "order_id", gettext("Order %(order)s is not one of this shop's orders.") % {"order": order_id}
+        )
         return render(request, "packing/scan.html", {**context, "form": form}, status=404)
     except fr.Transient as exc:
         form.add_error(None, str(exc))

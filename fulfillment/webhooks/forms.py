@@ -46,12 +46,12 @@ class SubscriptionForm(forms.Form):
 
 class DeliveryFilterForm(forms.Form):
     SHOW_CHOICES = [
-        ("", "All"),
-        ("pending", "Waiting"),
-        ("acted", "Acted on"),
-        ("recorded", "Recorded only"),
-        ("failed", "Failed"),
-        ("refused", "Refused (signature)"),
+        ("", _("All")),
+        ("pending", _("Waiting")),
+        ("acted", _("Acted on")),
+        ("recorded", _("Recorded only")),
+        ("failed", _("Failed")),
+        ("refused", _("Refused (signature)")),
     ]
     show = forms.ChoiceField(choices=SHOW_CHOICES, required=False)
     topic = forms.CharField(max_length=64, required=False)
