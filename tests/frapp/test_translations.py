@@ -269,3 +269,25 @@ def test_language_switch_never_redirects_off_the_session_and_refuses_unknown_lan
 
 def test_language_switch_needs_a_session(client, db):
     assert client.post("/oauth/language", {"language": "de"}).status_code == 403
+
+
+def test_a_foreign_import_in_german_shows_the_apps_german_404_with_a_way_back(shop):
+    from fulfillment.imports.models import CsvImport
+
+    theirs = CsvImport.objects.create(company_id=1305, filename="theirs.csv")
+    response = shop.get(f"/fulfillments/import/{theirs.pk}/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert '<html lang="de">' in html
+    assert "Diese Seite gibt es nicht, oder sie gehört zu einem anderen Shop." in html
+    assert 'id="back-to-open-orders"' in html and "Zurück zu den offenen Bestellungen" in html
+    assert "theirs.csv" not in html
+
+
+def test_the_500_page_is_static_and_german(rf):
+    from django.utils import translation
+    from django.views.defaults import server_error
+
+    with translation.override("de"):
+        html = server_error(rf.get("/")).content.decode()
+    assert '<html lang="de">' in html and "Etwas ist schiefgelaufen" in html
