@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from frapp.errors import AppError
 from fulfillment.orders.selectors import cached_order_index
 from fulfillment.outbox.models import Source
 from fulfillment.outbox.scheduling import schedule_sending
@@ -36,19 +37,25 @@ def apply_tracking_csv(*, import_id: int) -> int:
             if not chunk:
                 break
             for row in chunk:
-                row.update = change_order(
-                    company_id=job.company_id,
-                    user_id=job.user_id,
-                    order_id=row.order_id,
-                    tracking_number=row.tracking_number,
-                    ship=True if job.ship else None,
-                    source=Source.CSV,
-                    idempotency_key=f"csv:{job.pk}:{row.line}",
-                    csv_import=job,
-                    verify_order=False,
-                    schedule=False,
-                    index=index,
-                )
+                try:
+                    row.update = change_order(
+                        company_id=job.company_id,
+                        user_id=job.user_id,
+                        order_id=row.order_id,
+                        tracking_number=row.tracking_number,
+                        ship=True if job.ship else None,
+                        source=Source.CSV,
+                        idempotency_key=f"csv:{job.pk}:{row.line}",
+                        csv_import=job,
+                        verify_order=False,
+                        schedule=False,
+                        index=index,
+                    )
+                except AppError as exc:
+                    # Refused since the preview (pack verification switched on): this row only.
+                    row.verdict, row.reason = CsvImportRow.Verdict.INVALID, exc.message[:300]
+                    row.save(update_fields=["verdict", "reason"])
+                    continue
                 row.save(update_fields=["update"])
             schedule_sending(company_id=job.company_id)
         queued += len(chunk)

@@ -11,6 +11,8 @@ from frapp.errors import AppError
 from fulfillment.orders.tracking import normalize_tracking, visible_text
 from fulfillment.orders.tracking_checks import tracking_warnings
 from fulfillment.outbox.models import PendingUpdate
+from fulfillment.outbox.services import ship_at_the_bench_message
+from fulfillment.packing.selectors import verifies_items
 
 from .models import CsvImport, CsvImportRow
 from .parsing import CSV_MAX_BYTES, CSV_MAX_ROWS, _csv_rows, _is_order_id, _swallowed_lines
@@ -49,6 +51,7 @@ def preview_tracking_csv(
             field_errors={"file": [gettext("Too many rows.")]},
         )
     pending = _pending_ships(company_id)
+    verifying = ship and verifies_items(company_id=company_id)
     seen: dict[int, int] = {}
     built = []
     for record in rows:
@@ -78,6 +81,10 @@ def preview_tracking_csv(
             row.verdict, row.reason = CsvImportRow.Verdict.UNKNOWN, gettext("No such order in this shop.")
         elif ship and (orders[row.order_id].is_shipped or row.order_id in pending):
             row.verdict, row.reason = CsvImportRow.Verdict.SHIPPED, gettext("Already shipped.")
+        elif verifying:
+            # With pack verification on, an open order ships only from the packing bench.
+            row.verdict = CsvImportRow.Verdict.INVALID
+            row.reason = ship_at_the_bench_message(row.order_id)[:300]
         else:
             try:
                 row.tracking_number = normalize_tracking(raw_tracking)

@@ -184,6 +184,8 @@ def ship_order(request, order_id: int):
             error = exc.message
             for field, problems in exc.field_errors.items():
                 form.add_error(field if field in form.fields else None, problems)
+            if not exc.field_errors and not inline:
+                form.add_error(None, error)  # the order page shows it above the form
     else:
         error = "; ".join(m for ms in form.errors.values() for m in ms)
     if inline:

@@ -14,7 +14,7 @@ from fulfillment.orders.tracking import normalize_tracking
 
 from .models import PendingUpdate, Source
 from .scheduling import schedule_sending
-from .services import _confirm_order_exists, change_order
+from .services import _confirm_order_exists, change_order, ship_at_the_bench_message, ships_unverified
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,11 @@ def mark_many_shipped(
             cleaned[order_id] = normalize_tracking(raw) or None
         except AppError as exc:
             errors[f"tracking_{order_id}"] = [exc.message]
+    index = cached_order_index(company_id)
+    for order_id in cleaned:
+        # With pack verification on, an open order ships only from the packing bench.
+        if ships_unverified(company_id, order_id, index):
+            errors.setdefault(f"tracking_{order_id}", []).append(ship_at_the_bench_message(order_id))
     if errors:
         first = next(iter(errors))
         message = gettext("Order %(order_id)s: %(error)s") % {
@@ -65,7 +70,6 @@ def mark_many_shipped(
             "error": errors[first][0],
         }
         raise AppError(message, field_errors=errors)
-    index = cached_order_index(company_id)
     for order_id in cleaned:
         _confirm_order_exists(company_id, order_id, index)
     with transaction.atomic():

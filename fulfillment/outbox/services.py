@@ -17,6 +17,7 @@ from fulfillment.imports.models import CsvImport
 from fulfillment.imports.settling import _import_row_settled
 from fulfillment.orders.selectors import cached_order_index
 from fulfillment.orders.tracking import normalize_tracking
+from fulfillment.packing.selectors import verifies_items
 from oauth.clients import client_for
 
 from .models import AuditEntry, PendingUpdate, Source, UpdateEvent
@@ -79,6 +80,31 @@ def _confirm_order_exists(
         logger.info("order %s of company %s not verified (%s); queued anyway", order_id, company_id, exc)
 
 
+def ships_unverified(
+    company_id: int, order_id: int, index: dict[int, dict], order: fr.Fulfillment | None = None
+) -> bool:
+    """Whether shipping this order here skips the shop's pack verification: with the setting
+    on, an open order ships only from the packing bench; one shipped already may get new tracking.
+    """
+    if not verifies_items(company_id=company_id):
+        return False
+    status = _seen(company_id, order_id, index)[1]
+    if status is None and order is not None and order.id == order_id:
+        status = order.status
+    if status is None:
+        try:
+            status = client_for(company_id).fulfillment(order_id).status
+        except (fr.NotFound, fr.Transient, fr.Forbidden):
+            return True  # cannot tell it is shipped already: the bench decides
+    return status != SHIPPED
+
+
+def ship_at_the_bench_message(order_id: int) -> str:
+    return gettext(
+        "This shop verifies items before shipping: ship order #%(order)s at the packing bench."
+    ) % {"order": order_id}
+
+
 def change_order(
     *,
     company_id: int,
@@ -93,10 +119,13 @@ def change_order(
     schedule: bool = True,
     index: dict[int, dict] | None = None,
     order: fr.Fulfillment | None = None,
+    verified: bool = False,
 ) -> PendingUpdate:
     """Queue one change to one order (tracking and/or status) and schedule its sending.
 
     ``tracking_number=None`` leaves tracking alone; ``ship=None`` leaves the status alone.
+    ``verified=True`` only from the packing bench once every item is packed: with the shop's
+    pack verification on, any other change that ships an open order raises ``AppError``.
     The same ``idempotency_key`` (one per rendered form) always yields the same row, so a
     double click or a resubmitted form queues one change.
     """
@@ -115,6 +144,8 @@ def change_order(
         index = cached_order_index(company_id)
     if verify_order:
         _confirm_order_exists(company_id, order_id, index, order)
+    if status == SHIPPED and not verified and ships_unverified(company_id, order_id, index, order):
+        raise AppError(ship_at_the_bench_message(order_id))
     for _ in range(3):
         try:
             update = _queue(
@@ -211,10 +242,12 @@ def mark_shipped(
     source: str = Source.SINGLE,
     idempotency_key: str | None = None,
     order: fr.Fulfillment | None = None,
+    verified: bool = False,
 ) -> PendingUpdate:
     """Ship one order, with the tracking numbers typed (blank leaves tracking unchanged).
 
     ``order`` is the order as the caller just fetched it, if it did: no second look-up.
+    ``verified``: see ``change_order`` (the packing bench's item verification passed).
     """
     tracking = tracking_number.strip() or None
     return change_order(
@@ -226,6 +259,7 @@ def mark_shipped(
         source=source,
         idempotency_key=idempotency_key,
         order=order,
+        verified=verified,
     )
 
 

@@ -181,6 +181,7 @@ def ship(
             source=Source.SCAN,
             idempotency_key=idempotency_key,
             order=begun.row.order,
+            verified=True,
         )
         AuditEntry.objects.create(
             kind=AuditEntry.Kind.VERIFIED,
