@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django_htmx.http import reswap, retarget
 
 import flickrocket as fr
+from frapp.errors import problem_text
 
 from . import current, grants
 from .selectors import installation_for, pending_grants_for
@@ -97,7 +98,7 @@ def missing_permission_page(request, scope: str | None, kwargs=None):
 
 def request_refused_page(request, exc: fr.RequestFailed):
     """FlickRocket refused or could not answer a call no view explained in place."""
-    context = {"message": str(exc), "status": exc.status, "retryable": exc.retryable}
+    context = {"message": problem_text(exc), "status": exc.status, "retryable": exc.retryable}
     return _problem_page(request, "request_refused", context, status=503 if exc.retryable else 502)
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import flickrocket as fr
-from frapp.errors import AppError
+from frapp.errors import AppError, problem_text
 from fulfillment.outbox.models import CompanyOutbox, PendingUpdate, Source
 from fulfillment.outbox.services import change_order
 from oauth.clients import client_for
@@ -71,7 +71,7 @@ def order_list(
         except fr.Transient as exc:
             if cache is None:
                 raise
-            problem = str(exc)
+            problem = problem_text(exc)
         else:
             # Kept: it is what lets pages and the outbox work while FlickRocket is down.
             body = msgspec.json.encode(orders)
@@ -196,7 +196,7 @@ def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
         order = cached_order(company_id=company_id, order_id=order_id)
         if order is None:
             raise
-        problem = str(exc)
+        problem = problem_text(exc)
         since = ListCache.objects.filter(company_id=company_id).order_by("fetched_at").first().fetched_at
     rows = overlay(company_id=company_id, orders=[order], since=since - timedelta(seconds=1))
     return OrderDetail(row=rows[0], problem=problem)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reselect, reswap, retarget
 
 import flickrocket as fr
-from frapp.errors import AppError
+from frapp.errors import AppError, problem_text
 from fulfillment.outbox import selectors as outbox_selectors
 from fulfillment.outbox import services as outbox
 from fulfillment.outbox.models import Source
@@ -54,7 +54,7 @@ def _order_list(request, kind: str):
         return render(
             request,
             "orders/list.html",
-            {"kind": kind, "title": TITLES[kind], "form": form, "unavailable": str(exc)},
+            {"kind": kind, "title": TITLES[kind], "form": form, "unavailable": problem_text(exc)},
         )
     rows = selectors.search(
         listing.rows,
@@ -154,7 +154,7 @@ def order_detail(request, order_id: int):
         return render(
             request,
             "orders/detail.html",
-            {"unavailable": str(exc), "order_id": order_id},
+            {"unavailable": problem_text(exc), "order_id": order_id},
             status=503,
         )
     return render(request, "orders/detail.html", context)
@@ -211,7 +211,7 @@ def ship_order(request, order_id: int):
     try:
         context = _detail_context(request, order_id, form=form)
     except fr.Transient as exc:
-        messages.error(request, str(exc))
+        messages.error(request, problem_text(exc))
         return redirect("orders:detail", order_id=order_id)
     return render(request, "orders/detail.html", context, status=400)
 

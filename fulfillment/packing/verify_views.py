@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 import flickrocket as fr
-from frapp.errors import AppError
+from frapp.errors import AppError, problem_text
 from fulfillment.orders.forms import new_form_key
 from oauth.decorators import embedded_view
 
@@ -39,7 +39,7 @@ def bench(request):
         form.add_error("order_id", message)
         return _render(request, form, status=404)
     except fr.Transient as exc:
-        return _again(request, form, ids, error=str(exc), status=503)
+        return _again(request, form, ids, error=problem_text(exc), status=503)
     except services.ScanRefused as exc:
         return _again(request, form, ids, outcome=exc.outcome, status=422)
     except AppError as exc:

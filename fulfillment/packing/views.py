@@ -6,7 +6,7 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 import flickrocket as fr
-from frapp.errors import AppError
+from frapp.errors import AppError, problem_text
 from fulfillment.orders import selectors, services
 from fulfillment.orders.forms import new_form_key
 from fulfillment.orders.tracking_checks import queued_warnings, tracking_warnings
@@ -42,7 +42,7 @@ def scan(request):
         )
         return render(request, "packing/scan.html", {**context, "form": form}, status=404)
     except fr.Transient as exc:
-        form.add_error(None, str(exc))
+        form.add_error(None, problem_text(exc))
         return render(request, "packing/scan.html", {**context, "form": form}, status=503)
     row = detail.row
     tracking = (form.cleaned_data.get("tracking_number") or "").strip()

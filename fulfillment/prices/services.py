@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 import flickrocket as fr
+from frapp.errors import problem_text
 from oauth.clients import client_for
 
 from .models import PriceListCache
@@ -67,7 +68,7 @@ def load_price_models(*, company_id: int, refresh: bool = False) -> PriceList:
         if cached is None:
             raise
         logger.warning("price models for company %s: showing stored copy (%s)", company_id, exc)
-        return PriceList(_decode(cached.models_json), cached.fetched_at, stale_because=str(exc))
+        return PriceList(_decode(cached.models_json), cached.fetched_at, stale_because=problem_text(exc))
     cached = _store(company_id, models)
     return PriceList(models, cached.fetched_at)
 

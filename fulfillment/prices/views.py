@@ -7,6 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 import flickrocket as fr
+from frapp.errors import problem_text
 from frapp.spreadsheets import csv_response
 from oauth.decorators import embedded_view
 
@@ -15,7 +16,7 @@ from .forms import PriceFilterForm
 
 
 def _unavailable(request, exc):
-    return render(request, "prices/unavailable.html", {"reason": str(exc)}, status=503)
+    return render(request, "prices/unavailable.html", {"reason": problem_text(exc)}, status=503)
 
 
 def _filtered(request, price_list):

@@ -291,3 +291,27 @@ def test_the_500_page_is_static_and_german(rf):
     with translation.override("de"):
         html = server_error(rf.get("/")).content.decode()
     assert '<html lang="de">' in html and "Etwas ist schiefgelaufen" in html
+
+
+def test_flickrocket_errors_are_shown_by_type_in_the_users_language(shop, flickrocket):
+    """FlickRocket's own texts are English; the page names the kind of failure in German."""
+    flickrocket.faults(outage=True)
+    html = shop.get("fulfillments/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
+    assert 'id="unavailable-banner"' in html
+    assert "FlickRocket ist gerade nicht erreichbar." in html
+    assert "not answering" not in html
+
+
+def test_problem_text_maps_each_flickrocket_error_type():
+    from django.utils import translation
+
+    import flickrocket as fr
+    from frapp.errors import AppError, problem_text
+
+    with translation.override("de"):
+        assert problem_text(fr.Unavailable("connection reset")) == "FlickRocket ist gerade nicht erreichbar."
+        assert problem_text(fr.RateLimited()).startswith("FlickRocket bittet uns")
+        assert problem_text(fr.BadResponse("junk")).startswith("FlickRocket hat eine Antwort geschickt")
+        assert problem_text(fr.Invalid("bad zip")) == "FlickRocket hat dies abgelehnt: bad zip"
+        assert problem_text(fr.Invalid()) == "FlickRocket hat die Anfrage abgelehnt."
+        assert problem_text(AppError("Schon übersetzt.")) == "Schon übersetzt."
