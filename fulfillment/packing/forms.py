@@ -13,8 +13,11 @@ class ScanForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if "tracking_number" not in self.data or "tracking_number" in self.errors:
+        shipping = "tracking_number" in self.data or "without_tracking" in self.data
+        if not shipping or "tracking_number" in self.errors:
             return data  # step one (only the order id), or already refused
+        # A ship step without the box at all (a crafted form) is an empty box: it needs the
+        # explicit "ship without tracking".
         typed = (data.get("tracking_number") or "").strip()
         if data.get("without_tracking") and typed:
             self.add_error(

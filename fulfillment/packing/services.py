@@ -5,38 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.orders import services as orders
 from fulfillment.orders.carriers import gtin_is_valid, normalise_gtin
 from fulfillment.orders.selectors import Row
+from fulfillment.orders.tracking_checks import tracking_warnings
 from fulfillment.outbox import services as outbox
 from fulfillment.outbox.models import AuditEntry, PendingUpdate, Source
 
 from .models import PackingSettings, Verification, VerifiedLine
 from .selectors import Progress
-
-try:  # the wording every other path uses for its carrier notes
-    from fulfillment.orders.tracking_checks import tracking_warnings
-except ImportError:  # pragma: no cover - until that module is on this branch
-    from fulfillment.orders.carriers import check_tracking_numbers
-
-    def tracking_warnings(order: fr.Fulfillment | None, tracking: str) -> list[str]:
-        if order is None or not tracking:
-            return []
-        checks = check_tracking_numbers(
-            tracking,
-            order_id=order.id,
-            gtins=[item.gtin for item in order.line_items if item.gtin],
-            shipping_model=order.shipping_model,
-        )
-        return [w.message for check in checks for w in check.warnings]
-
 
 COUNTED = "counted"
 CONFIRMED = "confirmed"
@@ -100,7 +83,15 @@ def begin(*, company_id: int, user_id: str, order_id: int) -> Begun:
         )
         shipped_elsewhere = False
         if verification is None or verification.verified_at is not None:
-            verification = _restart(verification, company_id, user_id, row)
+            try:
+                with transaction.atomic():  # a savepoint: the transaction stays usable
+                    verification = _restart(verification, company_id, user_id, row)
+            except IntegrityError:
+                # Another request started this order at the same moment (on PostgreSQL a
+                # missing row locks nothing): carry on with the row it created.
+                verification = Verification.objects.select_for_update().get(
+                    company_id=company_id, order_id=order_id
+                )
         elif row.is_shipped and not verification.order_was_shipped:
             shipped_elsewhere = True
             verification.order_was_shipped = True
