@@ -9,6 +9,7 @@ rendered as slots and filled in for each request.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 
@@ -20,8 +21,10 @@ from django.utils.translation import get_language
 
 from .forms import new_form_key
 
-CSRF_SLOT = "csrf-slot-4f1c9a"
-FORM_KEY_SLOT = "form-key-slot-8b2e7d"
+# Random per process, so no order data can contain them (a fixed one, written into a
+# customer's name, would get the CSRF token or a form key filled in there).
+CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+FORM_KEY_SLOT = f"form-key-slot-{secrets.token_hex(16)}"
 
 # Rows of a few pages of a few shops; a row is about 2 KB of HTML.
 _LIMIT = 2000
