@@ -213,12 +213,13 @@ def disconnect(request):
 def language(request):
     """The nav's language switch: remembered for this FlickRocket user, applied from now on."""
     form = LanguageForm(request.POST)
-    chosen = form.cleaned_data["language"] if form.is_valid() else ""
+    form.is_valid()  # each field on its own: a too-long ``next`` must not lose the language
+    chosen = form.cleaned_data.get("language", "")
     chosen = preferences.choose_language(
         company_id=request.company_id, user_id=request.flickrocket_user_id or "", language=chosen
     )
     request.session[SESSION_LANGUAGE_KEY] = chosen
-    back = form.cleaned_data.get("next", "") if form.is_valid() else ""
+    back = form.cleaned_data.get("next", "")  # missing when invalid: back to the open orders
     # Only a path inside this embedded session: never another site, never outside the prefix.
     if back.startswith(get_script_prefix()) and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
         return redirect(back)

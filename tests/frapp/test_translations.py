@@ -267,6 +267,15 @@ def test_language_switch_never_redirects_off_the_session_and_refuses_unknown_lan
     assert '<html lang="en">' in shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
+def test_language_switch_keeps_the_language_when_next_is_too_long(shop):
+    """A ``next`` past the form's 2000 characters is dropped, not the chosen language."""
+    response = shop.post("/oauth/language", {"language": "de", "next": "/" + "x" * 2100})
+    assert response.status_code == 302
+    assert response["Location"] == shop.url("/fulfillments/")
+    html = shop.get("/fulfillments/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="de">' in html
+
+
 def test_language_switch_needs_a_session(client, db):
     assert client.post("/oauth/language", {"language": "de"}).status_code == 403
 
