@@ -10,12 +10,16 @@ The platform package speaks English only; ``problem_text`` is the one place that
 its errors into a text in the user's language, by the error's type.
 """
 
+from contextlib import contextmanager
+
+from django.http import Http404
 from django.utils.translation import gettext
 
 from flickrocket import errors as fr
 from flickrocket.errors import Error as AppError
+from flickrocket.errors import NotFound, RequestFailed
 
-__all__ = ["AppError", "problem_text"]
+__all__ = ["AppError", "problem_text", "refusals_as_app_errors"]
 
 
 def problem_text(exc: Exception) -> str:
@@ -45,3 +49,21 @@ def problem_text(exc: Exception) -> str:
             return gettext("FlickRocket refused this: %(text)s") % {"text": str(exc)}
         return gettext("FlickRocket refused the request.")
     return str(exc)  # the app's own errors are translated where they are raised
+
+
+@contextmanager
+def refusals_as_app_errors(*, not_found: str | None = None):
+    """For a service whose page shows FlickRocket's refusal in place (next to its form, or as a
+    message): ``RequestFailed`` leaves as a plain ``AppError`` with the same message and field
+    errors. With ``not_found``, a ``NotFound`` (the id does not exist) is a 404 instead.
+
+    Install and permission problems are not refusals: they pass on to the edge (embedded_view).
+    """
+    try:
+        yield
+    except NotFound as exc:
+        if not_found is not None:
+            raise Http404(not_found) from None
+        raise AppError(exc.message, field_errors=exc.field_errors) from exc
+    except RequestFailed as exc:
+        raise AppError(exc.message, field_errors=exc.field_errors) from exc

@@ -1,5 +1,6 @@
 from functools import wraps
 
+from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django_htmx.http import reswap, retarget
@@ -102,13 +103,23 @@ def request_refused_page(request, exc: fr.RequestFailed):
     return _problem_page(request, "request_refused", context, status=503 if exc.retryable else 502)
 
 
-def embedded_view(view=None, *, require_install: bool = True, scope: str | None = None):
+# Every FlickRocket error is an AppError too (frapp.errors): a view that shows an AppError from a
+# service in place first lets these pass on to the edge, which turns each into its own page.
+PAGE_WIDE = (fr.Forbidden, fr.NotInstalled, fr.NeedsReinstall)
+
+
+def embedded_view(
+    view=None, *, require_install: bool = True, scope: str | None = None, not_found: str | None = None
+):
     """Only for a launched session: the company comes from the session, never from the URL.
 
     Pages of a company whose grant is missing or refused show the install page instead. FlickRocket
     failures become a page here, once, at the edge: a missing permission (known in advance from
     the installation's ``scope``, or from FlickRocket's 403) the missing-permission page, any
-    other refusal a page that quotes FlickRocket. Views only handle what they can explain in place.
+    other refusal a page that quotes FlickRocket; with ``not_found`` (a view of one item by
+    its id) FlickRocket's ``NotFound`` is that item missing: a 404 with that message. Views
+    catch no FlickRocket error: what a page explains in place, its service turns into a result
+    or an ``AppError`` (``PAGE_WIDE`` lets the rest pass a view's ``except AppError``).
     """
 
     def decorator(view_func):
@@ -142,6 +153,8 @@ def embedded_view(view=None, *, require_install: bool = True, scope: str | None 
             except fr.Forbidden as exc:
                 return missing_permission_page(request, exc.scope, kwargs)
             except fr.RequestFailed as exc:
+                if not_found is not None and isinstance(exc, fr.NotFound):
+                    raise Http404(not_found) from None
                 return request_refused_page(request, exc)
 
         return wrapper

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import flickrocket as fr
-from frapp.errors import AppError, problem_text
+from frapp.errors import AppError, problem_text, refusals_as_app_errors
 from fulfillment.outbox.models import CompanyOutbox, PendingUpdate, Source
 from fulfillment.outbox.services import change_order
 from oauth.clients import client_for
@@ -117,6 +117,22 @@ def order_list(
     )
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """FlickRocket did not answer and the app keeps nothing to show instead: the page says so."""
+
+    problem: str
+
+
+def order_list_for_page(**kwargs) -> OrderList | Unavailable:
+    """``order_list`` for a list page: ``Unavailable`` when FlickRocket does not answer and no
+    earlier list is kept (with one, the list is shown with its ``problem``)."""
+    try:
+        return order_list(**kwargs)
+    except fr.Transient as exc:
+        return Unavailable(problem_text(exc))
+
+
 def _revision(cache: ListCache) -> tuple:
     return (cache.fetched_at, cache.version)
 
@@ -186,7 +202,7 @@ class OrderDetail:
 def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
     """One order, fresh from FlickRocket; the cached copy when FlickRocket does not answer.
 
-    ``fr.NotFound`` (also for another shop's order id) is left to the view: a 404.
+    ``fr.NotFound`` (also for another shop's order id) is left to the edge: a 404.
     """
     problem = ""
     try:
@@ -200,6 +216,15 @@ def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
         since = ListCache.objects.filter(company_id=company_id).order_by("fetched_at").first().fetched_at
     rows = overlay(company_id=company_id, orders=[order], since=since - timedelta(seconds=1))
     return OrderDetail(row=rows[0], problem=problem)
+
+
+def order_detail_for_page(*, company_id: int, order_id: int) -> OrderDetail | Unavailable:
+    """``order_detail`` for the order's page: ``Unavailable`` when FlickRocket does not answer and
+    the order is not in the last list fetched. ``fr.NotFound`` is the edge's 404."""
+    try:
+        return order_detail(company_id=company_id, order_id=order_id)
+    except fr.Transient as exc:
+        return Unavailable(problem_text(exc))
 
 
 def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:
@@ -226,7 +251,8 @@ def reopen_order(
 
     Only the status is sent unless ``clear_tracking``: FlickRocket keeps ``tracking_number``
     when it is not sent, and the number usually stays right (the label exists; the parcel just
-    has not gone yet). ``fr.NotFound`` (another shop's order too) is left to the view: a 404.
+    has not gone yet). An order FlickRocket does not know (another shop's too) is a 404; any
+    other refusal an ``AppError`` the page shows as a message.
     """
     if idempotency_key and PendingUpdate.objects.filter(idempotency_key=idempotency_key).exists():
         return change_order(  # the same confirmation twice: the row it already queued
@@ -238,7 +264,8 @@ def reopen_order(
             source=Source.SINGLE,
             idempotency_key=idempotency_key,
         )
-    row = order_detail(company_id=company_id, order_id=order_id).row
+    with refusals_as_app_errors(not_found="No such order"):
+        row = order_detail(company_id=company_id, order_id=order_id).row
     if not row.is_shipped:
         raise AppError(
             _("Order %(order)s is open already: there is no shipment to undo.") % {"order": order_id}

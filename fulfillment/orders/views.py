@@ -11,13 +11,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reselect, reswap, retarget
 
-import flickrocket as fr
-from frapp.errors import AppError, problem_text
+from frapp.errors import AppError
 from fulfillment.outbox import selectors as outbox_selectors
 from fulfillment.outbox import services as outbox
 from fulfillment.outbox.models import Source
 from fulfillment.outbox.scheduling import kick_if_idle
-from oauth.decorators import embedded_view
+from oauth.decorators import PAGE_WIDE, embedded_view
 
 from . import rowcache, selectors, services
 from .export import _export_csv
@@ -42,19 +41,18 @@ def _order_list(request, kind: str):
     filters = form.cleaned_data if form.is_valid() else {}
     kick_if_idle(company_id=request.company_id, installation=request.installation)
     low, high = filters.get("created_from"), filters.get("created_to")
-    try:
-        listing = services.order_list(
-            company_id=request.company_id,
-            kind=kind,
-            created_at_min=low if kind == ListCache.Kind.ALL else None,
-            created_at_max=high if kind == ListCache.Kind.ALL else None,
-            refresh=request.GET.get("refresh") == "1" or request.session.pop("fresh_launch", False),
-        )
-    except fr.Transient as exc:
+    listing = services.order_list_for_page(
+        company_id=request.company_id,
+        kind=kind,
+        created_at_min=low if kind == ListCache.Kind.ALL else None,
+        created_at_max=high if kind == ListCache.Kind.ALL else None,
+        refresh=request.GET.get("refresh") == "1" or request.session.pop("fresh_launch", False),
+    )
+    if isinstance(listing, services.Unavailable):
         return render(
             request,
             "orders/list.html",
-            {"kind": kind, "title": TITLES[kind], "form": form, "unavailable": problem_text(exc)},
+            {"kind": kind, "title": TITLES[kind], "form": form, "unavailable": listing.problem},
         )
     rows = selectors.search(
         listing.rows,
@@ -130,11 +128,7 @@ def list_version(request):
 # --- One order --------------------------------------------------------------------------------
 
 
-def _detail_context(request, order_id: int, *, form=None):
-    try:
-        detail = services.order_detail(company_id=request.company_id, order_id=order_id)
-    except fr.NotFound:
-        raise Http404("No such order") from None
+def _detail_context(request, order_id: int, detail, *, form=None):
     return {
         "row": detail.row,
         "order": detail.row.order,
@@ -146,22 +140,21 @@ def _detail_context(request, order_id: int, *, form=None):
 
 
 @require_GET
-@embedded_view(scope="orders")
+@embedded_view(scope="orders", not_found="No such order")
 def order_detail(request, order_id: int):
-    try:
-        context = _detail_context(request, order_id)
-    except fr.Transient as exc:
+    detail = services.order_detail_for_page(company_id=request.company_id, order_id=order_id)
+    if isinstance(detail, services.Unavailable):
         return render(
             request,
             "orders/detail.html",
-            {"unavailable": problem_text(exc), "order_id": order_id},
+            {"unavailable": detail.problem, "order_id": order_id},
             status=503,
         )
-    return render(request, "orders/detail.html", context)
+    return render(request, "orders/detail.html", _detail_context(request, order_id, detail))
 
 
 @require_POST
-@embedded_view(scope="orders")
+@embedded_view(scope="orders", not_found="No such order")
 def ship_order(request, order_id: int):
     """Ship or save tracking for one order: from its page, or inline from a list row (htmx)."""
     inline = bool(request.htmx) and request.POST.get("from") == "list"
@@ -208,12 +201,13 @@ def ship_order(request, order_id: int):
     if update is not None:
         messages.success(request, _queued_message(update))
         return redirect("orders:detail", order_id=order_id)
-    try:
-        context = _detail_context(request, order_id, form=form)
-    except fr.Transient as exc:
-        messages.error(request, problem_text(exc))
+    detail = services.order_detail_for_page(company_id=request.company_id, order_id=order_id)
+    if isinstance(detail, services.Unavailable):
+        messages.error(request, detail.problem)
         return redirect("orders:detail", order_id=order_id)
-    return render(request, "orders/detail.html", context, status=400)
+    return render(
+        request, "orders/detail.html", _detail_context(request, order_id, detail, form=form), status=400
+    )
 
 
 def _queued_message(update) -> str:
@@ -229,15 +223,12 @@ def _queued_message(update) -> str:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@embedded_view(scope="orders")
+@embedded_view(scope="orders", not_found="No such order")
 def reopen_order(request, order_id: int):
     """Set an order shipped by mistake back to open: GET asks (a page of its own, so it works
     without JavaScript), only the POST from that page queues the change."""
     if request.method == "GET":
-        try:
-            row = services.order_detail(company_id=request.company_id, order_id=order_id).row
-        except fr.NotFound:
-            raise Http404("No such order") from None
+        row = services.order_detail(company_id=request.company_id, order_id=order_id).row
         form = ReopenForm(initial={"form_key": new_form_key()})
         return render(request, "orders/reopen.html", {"row": row, "order": row.order, "form": form})
     form = ReopenForm(request.POST)
@@ -251,9 +242,7 @@ def reopen_order(request, order_id: int):
             clear_tracking=form.cleaned_data["clear_tracking"],
             idempotency_key=form.cleaned_data["form_key"] or None,
         )
-    except fr.NotFound:
-        raise Http404("No such order") from None
-    except (fr.Forbidden, fr.NotInstalled, fr.NeedsReinstall):
+    except PAGE_WIDE:
         raise  # the edge shows the permission or install page
     except AppError as exc:
         messages.error(request, exc.message)

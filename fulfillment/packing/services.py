@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from frapp.errors import AppError
+import flickrocket as fr
+from frapp.errors import AppError, problem_text
 from fulfillment.orders import services as orders
 from fulfillment.orders.carriers import gtin_is_valid, normalise_gtin
 from fulfillment.orders.selectors import Row
@@ -50,6 +51,26 @@ class ScanRefused(AppError):
         self.outcome = outcome
 
 
+class OrderNotFetched(AppError):
+    """The scanned order could not be read: not one of this shop's orders (404, an error on the
+    order number) or FlickRocket did not answer (503); the bench says so and keeps the scan."""
+
+    def __init__(self, message: str, *, status: int, field_errors: dict[str, list[str]] | None = None):
+        super().__init__(message, field_errors=field_errors)
+        self.status = status
+
+
+def scanned_order(*, company_id: int, order_id: int) -> Row:
+    """The scanned order fresh from FlickRocket (the cached copy while it does not answer)."""
+    try:
+        return orders.order_detail(company_id=company_id, order_id=order_id).row
+    except fr.NotFound:
+        message = _("Order %(order)s is not one of this shop's orders.") % {"order": order_id}
+        raise OrderNotFetched(message, status=404, field_errors={"order_id": [message]}) from None
+    except fr.Transient as exc:
+        raise OrderNotFetched(problem_text(exc), status=503) from exc
+
+
 @dataclass(frozen=True)
 class Begun:
     progress: Progress
@@ -74,9 +95,9 @@ def set_verify_items(*, company_id: int, verify_items: bool) -> PackingSettings:
 def begin(*, company_id: int, user_id: str, order_id: int) -> Begun:
     """The order fresh from FlickRocket and its packing progress, resumed or started.
 
-    ``fr.NotFound`` (also another shop's order) and ``fr.Transient`` are left to the view.
+    Raises ``OrderNotFetched`` for another shop's order or while FlickRocket does not answer.
     """
-    row = orders.order_detail(company_id=company_id, order_id=order_id).row
+    row = scanned_order(company_id=company_id, order_id=order_id)
     with transaction.atomic():
         verification = (
             Verification.objects.select_for_update().filter(company_id=company_id, order_id=order_id).first()
@@ -143,7 +164,7 @@ def ship(
     if idempotency_key:
         done = PendingUpdate.objects.filter(company_id=company_id, idempotency_key=idempotency_key).first()
         if done is not None:  # the same form sent twice: shipped once
-            return Shipped(done, orders.order_detail(company_id=company_id, order_id=order_id).row, [])
+            return Shipped(done, scanned_order(company_id=company_id, order_id=order_id), [])
     begun = begin(company_id=company_id, user_id=user_id, order_id=order_id)
     if begun.shipped_elsewhere:
         raise AppError(shipped_elsewhere_message(order_id))

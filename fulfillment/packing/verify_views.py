@@ -10,8 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-import flickrocket as fr
-from frapp.errors import AppError, problem_text
+from frapp.errors import AppError
 from fulfillment.orders.forms import new_form_key
 from oauth.decorators import embedded_view
 
@@ -34,12 +33,12 @@ def bench(request):
     }
     try:
         return STEPS[form.step](request, form, valid, ids)
-    except fr.NotFound:
-        message = _("Order %(order)s is not one of this shop's orders.") % {"order": ids["order_id"]}
-        form.add_error("order_id", message)
-        return _render(request, form, status=404)
-    except fr.Transient as exc:
-        return _again(request, form, ids, error=problem_text(exc), status=503)
+    except services.OrderNotFetched as exc:
+        if exc.field_errors:  # not this shop's order: the error belongs to the order number
+            for field, problems in exc.field_errors.items():
+                form.add_error(field, problems)
+            return _render(request, form, status=exc.status)
+        return _again(request, form, ids, error=exc.message, status=exc.status)
     except services.ScanRefused as exc:
         return _again(request, form, ids, outcome=exc.outcome, status=422)
     except AppError as exc:

@@ -2,12 +2,11 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-import flickrocket as fr
-from frapp.errors import AppError, problem_text
-from fulfillment.orders import selectors, services
+from frapp.errors import AppError
+from fulfillment.orders import selectors
 from fulfillment.orders.forms import new_form_key
 from fulfillment.orders.tracking_checks import queued_warnings, tracking_warnings
 from fulfillment.outbox import services as outbox
@@ -15,6 +14,7 @@ from fulfillment.outbox.bulk import mark_many_shipped
 from fulfillment.outbox.models import Source
 from oauth.decorators import embedded_view
 
+from . import services as packing
 from . import verify_views
 from .forms import ScanForm, SelectionForm
 from .selectors import verifies_items
@@ -35,16 +35,11 @@ def scan(request):
         return render(request, "packing/scan.html", {**context, "form": form}, status=400)
     order_id = form.cleaned_data["order_id"]
     try:
-        detail = services.order_detail(company_id=request.company_id, order_id=order_id)
-    except fr.NotFound:
-        form.add_error(
-            "order_id", gettext("Order %(order)s is not one of this shop's orders.") % {"order": order_id}
-        )
-        return render(request, "packing/scan.html", {**context, "form": form}, status=404)
-    except fr.Transient as exc:
-        form.add_error(None, problem_text(exc))
-        return render(request, "packing/scan.html", {**context, "form": form}, status=503)
-    row = detail.row
+        row = packing.scanned_order(company_id=request.company_id, order_id=order_id)
+    except packing.OrderNotFetched as exc:
+        for field, problems in (exc.field_errors or {None: [exc.message]}).items():
+            form.add_error(field, problems)
+        return render(request, "packing/scan.html", {**context, "form": form}, status=exc.status)
     tracking = (form.cleaned_data.get("tracking_number") or "").strip()
     if "tracking_number" not in request.POST:
         # Step one: the order was scanned; show it and wait for its tracking number.
@@ -65,7 +60,7 @@ def scan(request):
             tracking_number=tracking,
             source=Source.SCAN,
             idempotency_key=form.cleaned_data.get("form_key") or None,
-            order=detail.row.order,
+            order=row.order,
         )
     except AppError as exc:
         form.add_error("tracking_number", exc.message)

@@ -73,6 +73,33 @@ def load_price_models(*, company_id: int, refresh: bool = False) -> PriceList:
     return PriceList(models, cached.fetched_at)
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """FlickRocket refused or did not answer and no copy is kept: the page says so instead."""
+
+    problem: str
+
+
+def price_list_for_page(*, company_id: int, refresh: bool = False) -> PriceList | Unavailable:
+    """``load_price_models`` for a page: ``Unavailable`` instead of an error when there is no
+    stored copy to fall back on. A missing permission still goes to the edge."""
+    try:
+        return load_price_models(company_id=company_id, refresh=refresh)
+    except fr.RequestFailed as exc:
+        return Unavailable(problem_text(exc))
+
+
+def price_model_for_page(*, company_id: int, price_id: int) -> tuple[fr.PriceModel, PriceList] | Unavailable:
+    """``load_price_model`` for a page: ``Unavailable`` when FlickRocket refused or did not
+    answer; ``NotFound`` (not this company's id) is left to the edge: a 404."""
+    try:
+        return load_price_model(company_id=company_id, price_id=price_id)
+    except fr.NotFound:
+        raise
+    except fr.RequestFailed as exc:
+        return Unavailable(problem_text(exc))
+
+
 def load_price_model(*, company_id: int, price_id: int) -> tuple[fr.PriceModel, PriceList]:
     """One model, from the company's list; asks FlickRocket only for one the list lacks.
 

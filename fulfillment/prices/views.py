@@ -1,13 +1,10 @@
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-import flickrocket as fr
-from frapp.errors import problem_text
 from frapp.spreadsheets import csv_response
 from oauth.decorators import embedded_view
 
@@ -15,8 +12,8 @@ from . import selectors, services
 from .forms import PriceFilterForm
 
 
-def _unavailable(request, exc):
-    return render(request, "prices/unavailable.html", {"reason": problem_text(exc)}, status=503)
+def _unavailable(request, unavailable: services.Unavailable):
+    return render(request, "prices/unavailable.html", {"reason": unavailable.problem}, status=503)
 
 
 def _filtered(request, price_list):
@@ -30,10 +27,9 @@ def _filtered(request, price_list):
 @require_GET
 @embedded_view(scope="products")
 def price_list(request):
-    try:
-        price_list = services.load_price_models(company_id=request.company_id)
-    except fr.RequestFailed as exc:
-        return _unavailable(request, exc)
+    price_list = services.price_list_for_page(company_id=request.company_id)
+    if isinstance(price_list, services.Unavailable):
+        return _unavailable(request, price_list)
     form, filters, models = _filtered(request, price_list)
     return render(
         request,
@@ -52,10 +48,11 @@ def price_list(request):
 @require_POST
 @embedded_view(scope="products")
 def refresh_prices(request):
-    try:
-        services.load_price_models(company_id=request.company_id, refresh=True)
-    except fr.RequestFailed as exc:
-        messages.error(request, gettext("Could not refresh the price models: %(error)s") % {"error": exc})
+    price_list = services.price_list_for_page(company_id=request.company_id, refresh=True)
+    if isinstance(price_list, services.Unavailable):
+        messages.error(
+            request, gettext("Could not refresh the price models: %(error)s") % {"error": price_list.problem}
+        )
     else:
         messages.success(request, gettext("Price models refreshed from FlickRocket."))
     return redirect("prices:list")
@@ -69,30 +66,22 @@ def _csv_response(models, filename: str):
 @require_GET
 @embedded_view(scope="products")
 def export_prices(request):
-    try:
-        price_list = services.load_price_models(company_id=request.company_id)
-    except fr.RequestFailed as exc:
-        return _unavailable(request, exc)
+    price_list = services.price_list_for_page(company_id=request.company_id)
+    if isinstance(price_list, services.Unavailable):
+        return _unavailable(request, price_list)
     _, _, models = _filtered(request, price_list)
     stamp = timezone.now().strftime("%Y%m%d")
     return _csv_response(models, f"price-models-{stamp}.csv")
 
 
-def _model_or_404(request, price_id):
-    try:
-        return services.load_price_model(company_id=request.company_id, price_id=price_id)
-    except fr.NotFound:
-        raise Http404("No such price model.")
-
-
 @never_cache
 @require_GET
-@embedded_view(scope="products")
+@embedded_view(scope="products", not_found="No such price model.")
 def price_detail(request, price_id):
-    try:
-        model, price_list = _model_or_404(request, price_id)
-    except fr.RequestFailed as exc:
-        return _unavailable(request, exc)
+    found = services.price_model_for_page(company_id=request.company_id, price_id=price_id)
+    if isinstance(found, services.Unavailable):
+        return _unavailable(request, found)
+    model, price_list = found
     return render(
         request,
         "prices/detail.html",
@@ -101,10 +90,10 @@ def price_detail(request, price_id):
 
 
 @require_GET
-@embedded_view(scope="products")
+@embedded_view(scope="products", not_found="No such price model.")
 def export_price(request, price_id):
-    try:
-        model, _ = _model_or_404(request, price_id)
-    except fr.RequestFailed as exc:
-        return _unavailable(request, exc)
+    found = services.price_model_for_page(company_id=request.company_id, price_id=price_id)
+    if isinstance(found, services.Unavailable):
+        return _unavailable(request, found)
+    model, _ = found
     return _csv_response([model], f"price-model-{model.id}.csv")

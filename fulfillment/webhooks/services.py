@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 
 import flickrocket as fr
 from frapp.dates import platform_time
+from frapp.errors import refusals_as_app_errors
 from oauth.clients import Purpose, client_for
 
 RECEIVER_PATH = "/webhooks/flickrocket"  # fixed in the App Store listing (frapp/urls.py)
@@ -78,20 +79,30 @@ def _client(company_id: int, purpose: Purpose = "page") -> fr.FlickRocketClient:
     return client_for(company_id, purpose=purpose)
 
 
+# The owner's changes below: FlickRocket's refusal (an address it refuses, with its field errors)
+# is an AppError the page shows next to the form or as a message; a hook it does not know, where
+# the page is about that one hook, a 404.
+NO_SUCH_SUBSCRIPTION = "No such subscription."
+
+
 def subscribe(*, company_id: int, topic: str, address: str) -> fr.Webhook:
-    return _client(company_id).create_webhook(topic=topic, address=address.strip())
+    with refusals_as_app_errors():
+        return _client(company_id).create_webhook(topic=topic, address=address.strip())
 
 
 def change_subscription(*, company_id: int, webhook_id: int, topic: str, address: str) -> fr.Webhook:
-    return _client(company_id).update_webhook(webhook_id, topic=topic, address=address.strip())
+    with refusals_as_app_errors(not_found=NO_SUCH_SUBSCRIPTION):
+        return _client(company_id).update_webhook(webhook_id, topic=topic, address=address.strip())
 
 
 def unsubscribe(*, company_id: int, webhook_id: int) -> None:
-    _client(company_id).delete_webhook(webhook_id)
+    with refusals_as_app_errors():
+        _client(company_id).delete_webhook(webhook_id)
 
 
 def reactivate_subscription(*, company_id: int, webhook_id: int) -> fr.Webhook:
-    return _client(company_id).update_webhook(webhook_id, is_active=True)
+    with refusals_as_app_errors(not_found=NO_SUCH_SUBSCRIPTION):
+        return _client(company_id).update_webhook(webhook_id, is_active=True)
 
 
 @dataclass
@@ -103,6 +114,12 @@ class EssentialsResult:
     @property
     def changed(self) -> bool:
         return bool(self.created or self.reactivated)
+
+
+def subscribe_essentials_from_page(*, company_id: int) -> EssentialsResult:
+    """The owner's "subscribe what this app needs" button: a refusal is an ``AppError``."""
+    with refusals_as_app_errors():
+        return subscribe_essentials(company_id=company_id)
 
 
 def subscribe_essentials(*, company_id: int, purpose: Purpose = "page") -> EssentialsResult:

@@ -2,7 +2,7 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -10,7 +10,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 import flickrocket as fr
-from oauth.decorators import embedded_view
+from frapp.errors import AppError
+from oauth.decorators import PAGE_WIDE, embedded_view
 
 from . import receiver, selectors, services
 from .forms import DeliveryFilterForm, SubscriptionForm
@@ -79,8 +80,10 @@ def subscriptions(request):
     if form.is_valid():
         try:
             hook = services.subscribe(company_id=request.company_id, **form.cleaned_data)
-        except fr.RequestFailed as exc:
-            form.add_platform_errors(exc.field_errors, str(exc))
+        except PAGE_WIDE:
+            raise
+        except AppError as exc:
+            form.add_platform_errors(exc.field_errors, exc.message)
         else:
             messages.success(request, _("Subscribed to %(topic)s.") % {"topic": hook.topic})
             return redirect("webhooks:subscriptions")
@@ -91,8 +94,10 @@ def subscriptions(request):
 @embedded_view(scope="webhooks")
 def subscribe_essentials(request):
     try:
-        result = services.subscribe_essentials(company_id=request.company_id)
-    except fr.RequestFailed as exc:
+        result = services.subscribe_essentials_from_page(company_id=request.company_id)
+    except PAGE_WIDE:
+        raise
+    except AppError as exc:
         messages.error(request, _("Nothing was changed: %(error)s") % {"error": exc})
         return redirect("webhooks:subscriptions")
     parts = []
@@ -107,11 +112,9 @@ def subscribe_essentials(request):
     return redirect("webhooks:subscriptions")
 
 
-def _hook_or_404(request, webhook_id):
-    try:
-        return services.subscription(company_id=request.company_id, webhook_id=webhook_id)
-    except fr.NotFound:
-        raise Http404("No such subscription.")
+def _hook(request, webhook_id):
+    # Not this company's hook, or gone: FlickRocket's NotFound, the edge's 404 (not_found=…).
+    return services.subscription(company_id=request.company_id, webhook_id=webhook_id)
 
 
 def _edit_page(request, hook, form, status=200):
@@ -121,9 +124,9 @@ def _edit_page(request, hook, form, status=200):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@embedded_view(scope="webhooks")
+@embedded_view(scope="webhooks", not_found=services.NO_SUCH_SUBSCRIPTION)
 def edit_subscription(request, webhook_id):
-    hook = _hook_or_404(request, webhook_id)
+    hook = _hook(request, webhook_id)
     if request.method == "GET":
         form = SubscriptionForm(
             initial={"topic": hook.topic, "address": hook.address}, receiver=services.receiver_address()
@@ -135,10 +138,10 @@ def edit_subscription(request, webhook_id):
             services.change_subscription(
                 company_id=request.company_id, webhook_id=hook.id, **form.cleaned_data
             )
-        except fr.NotFound:
-            raise Http404("No such subscription.")
-        except fr.RequestFailed as exc:
-            form.add_platform_errors(exc.field_errors, str(exc))
+        except PAGE_WIDE:
+            raise
+        except AppError as exc:
+            form.add_platform_errors(exc.field_errors, exc.message)
         else:
             messages.success(request, _("Subscription saved."))
             return redirect("webhooks:subscriptions")
@@ -147,14 +150,16 @@ def edit_subscription(request, webhook_id):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@embedded_view(scope="webhooks")
+@embedded_view(scope="webhooks", not_found=services.NO_SUCH_SUBSCRIPTION)
 def delete_subscription(request, webhook_id):
-    hook = _hook_or_404(request, webhook_id)
+    hook = _hook(request, webhook_id)
     if request.method == "GET":
         return render(request, "webhooks/delete.html", {"hook": hook})
     try:
         services.unsubscribe(company_id=request.company_id, webhook_id=hook.id)
-    except fr.RequestFailed as exc:
+    except PAGE_WIDE:
+        raise
+    except AppError as exc:
         messages.error(request, _("The subscription was not deleted: %(error)s") % {"error": exc})
         return redirect("webhooks:subscriptions")
     messages.success(request, _("Deleted the %(topic)s subscription.") % {"topic": hook.topic})
@@ -162,13 +167,13 @@ def delete_subscription(request, webhook_id):
 
 
 @require_POST
-@embedded_view(scope="webhooks")
+@embedded_view(scope="webhooks", not_found=services.NO_SUCH_SUBSCRIPTION)
 def reactivate_subscription(request, webhook_id):
     try:
         hook = services.reactivate_subscription(company_id=request.company_id, webhook_id=webhook_id)
-    except fr.NotFound:
-        raise Http404("No such subscription.")
-    except fr.RequestFailed as exc:
+    except PAGE_WIDE:
+        raise
+    except AppError as exc:
         messages.error(request, _("The subscription is still switched off: %(error)s") % {"error": exc})
     else:
         messages.success(
