@@ -288,6 +288,16 @@ def save_tracking(
 
 def retry_update(*, company_id: int, user_id: str, update_id: int) -> PendingUpdate:
     """Send a refused change again (after the owner fixed what FlickRocket objected to)."""
+    # Outside the transaction: telling whether the order is shipped may call FlickRocket, and a
+    # token exchange must never wait on an outer transaction to be stored.
+    candidate = PendingUpdate.objects.filter(company_id=company_id, pk=update_id).first()
+    if (
+        candidate is not None
+        and candidate.status == SHIPPED
+        and not AuditEntry.objects.filter(update=candidate, kind=AuditEntry.Kind.VERIFIED).exists()
+        and ships_unverified(company_id, candidate.order_id, cached_order_index(company_id))
+    ):
+        raise AppError(ship_at_the_bench_message(candidate.order_id))
     with transaction.atomic():
         update = PendingUpdate.objects.select_for_update().filter(company_id=company_id, pk=update_id).first()
         if update is None:
@@ -303,8 +313,10 @@ def retry_update(*, company_id: int, user_id: str, update_id: int) -> PendingUpd
         ).exists():
             # Sending the old values now would undo what FlickRocket confirmed since.
             raise AppError(
-                "A newer change to this order was already accepted by FlickRocket, so this older "
-                "one cannot be sent again. Make the change again from the order page if needed."
+                gettext(
+                    "A newer change to this order was already accepted by FlickRocket, so this older "
+                    "one cannot be sent again. Make the change again from the order page if needed."
+                )
             )
         old_tracking, old_status = _seen(company_id, update.order_id, cached_order_index(company_id))
         update.state = State.QUEUED

@@ -241,3 +241,14 @@ def test_a_forged_id_in_a_selection_is_dropped_without_asking_flickrocket(shop, 
     assert response.status_code == 200
     assert str(order_id) in response.content.decode() and "987654321" not in response.content.decode()
     assert not [c for c in sandbox.calls()["calls"] if c["path"].startswith("/api/")]
+
+
+def test_with_pack_verification_on_a_refused_unverified_ship_cannot_be_retried(listed):
+    from fulfillment.packing.models import PackingSettings
+
+    (order_id,) = open_ids(listed)
+    old = refused_then(listed, order_id)
+    PackingSettings.objects.create(company_id=1202, verify_items=True)
+    with pytest.raises(AppError, match=f"ship order #{order_id} at the packing bench"):
+        services.retry_update(company_id=1202, user_id="4711", update_id=old.pk)
+    assert PendingUpdate.objects.get(pk=old.pk).state == State.REFUSED
