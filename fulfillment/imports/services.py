@@ -10,8 +10,8 @@ import flickrocket as fr
 from frapp.errors import AppError
 from fulfillment.orders.tracking import normalize_tracking, visible_text
 from fulfillment.orders.tracking_checks import tracking_warnings
+from fulfillment.outbox.checks import ship_at_the_bench_message
 from fulfillment.outbox.models import PendingUpdate
-from fulfillment.outbox.services import ship_at_the_bench_message
 from fulfillment.packing.selectors import verifies_items
 
 from .models import CsvImport, CsvImportRow

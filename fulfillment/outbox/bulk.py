@@ -12,9 +12,10 @@ from frapp.errors import AppError
 from fulfillment.orders.selectors import cached_order_index
 from fulfillment.orders.tracking import normalize_tracking
 
+from .checks import _confirm_order_exists, ship_at_the_bench_message, ships_unverified
 from .models import PendingUpdate, Source
 from .scheduling import schedule_sending
-from .services import _confirm_order_exists, change_order, ship_at_the_bench_message, ships_unverified
+from .services import change_order
 
 
 @dataclass(frozen=True)
