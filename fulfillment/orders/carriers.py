@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from stdnum import ean
 from tracking_numbers import DEFINITIONS
 
 from .carrier_table import (
@@ -27,6 +26,7 @@ from .carrier_table import (
     S10_OPERATORS,
     SHIPPING_MODEL_ALIASES,
 )
+from .gtin import gtin_is_valid, normalise_gtin
 
 # The longest format is 34 characters; anything far longer is not worth a regex.
 _MAX_NUMBER_LENGTH = 40
@@ -220,34 +220,6 @@ def check_tracking_numbers(
         check_number(number, order_id=order_id, gtins=gtins, shipping_model=shipping_model)
         for number in split_tracking_numbers(text)
     ]
-
-
-# --- GTIN ------------------------------------------------------------------------------------
-
-_GTIN_LENGTHS = frozenset({8, 12, 13, 14})
-_GTIN_IGNORED = re.compile(r"[\s-]+")
-
-
-def normalise_gtin(code: object) -> str:
-    """The 14-digit form of an EAN-8, UPC-A, EAN-13 or GTIN-14 (check digit not verified, so a
-    misread still compares); "" for anything else, which equals no GTIN in ``same_gtin``."""
-    text = _GTIN_IGNORED.sub("", str(code or ""))
-    if len(text) not in _GTIN_LENGTHS or not (text.isascii() and text.isdigit()):
-        return ""
-    return text.zfill(14)
-
-
-def gtin_is_valid(code: object) -> bool:
-    """True for an EAN-8, UPC-A, EAN-13 or GTIN-14 whose check digit holds. A scanned item barcode
-    that fails it was misread: scan again, it is not a wrong item."""
-    text = normalise_gtin(code)
-    return bool(text) and ean.is_valid(text)
-
-
-def same_gtin(a: object, b: object) -> bool:
-    """Whether two codes are the same trade item (UPC-A 036000291452 is EAN-13 0036000291452)."""
-    left = normalise_gtin(a)
-    return bool(left) and left == normalise_gtin(b)
 
 
 # --- Internals -------------------------------------------------------------------------------

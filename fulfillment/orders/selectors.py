@@ -268,37 +268,3 @@ def nav_counts(*, company_id: int) -> dict:
         "pending": changes["pending"],
         "stuck": changes["stuck"],
     }
-
-
-@dataclass
-class PickItem:
-    product_id: str
-    title: str
-    version: str
-    gtin: str
-    quantity: int
-    grams: int
-    orders: list[int]
-
-
-def pick_items(rows: list[Row]) -> list[PickItem]:
-    """Items summed across the selection, for picking shelves in one walk."""
-    items: dict[tuple[str, str], PickItem] = {}
-    for row in rows:
-        for line in row.order.line_items:
-            key = (line.product_id or str(line.id), line.version)
-            item = items.get(key)
-            if item is None:
-                item = items[key] = PickItem(
-                    product_id=line.product_id,
-                    title=line.title,
-                    version=line.version,
-                    gtin=line.gtin,
-                    quantity=0,
-                    grams=line.grams,
-                    orders=[],
-                )
-            item.quantity += line.quantity
-            if row.order.id not in item.orders:
-                item.orders.append(row.order.id)
-    return sorted(items.values(), key=lambda item: (item.title.casefold(), item.version))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .models import PackingSettings, Verification, VerifiedLine
+
+if TYPE_CHECKING:
+    from fulfillment.orders.selectors import Row
 
 
 def verifies_items(*, company_id: int) -> bool:
@@ -44,3 +48,37 @@ def progress(*, company_id: int, order_id: int) -> Progress | None:
     if verification is None:
         return None
     return Progress(verification, list(verification.lines.all()))
+
+
+@dataclass
+class PickItem:
+    product_id: str
+    title: str
+    version: str
+    gtin: str
+    quantity: int
+    grams: int
+    orders: list[int]
+
+
+def pick_items(rows: list[Row]) -> list[PickItem]:
+    """Items summed across the selection, for picking shelves in one walk."""
+    items: dict[tuple[str, str], PickItem] = {}
+    for row in rows:
+        for line in row.order.line_items:
+            key = (line.product_id or str(line.id), line.version)
+            item = items.get(key)
+            if item is None:
+                item = items[key] = PickItem(
+                    product_id=line.product_id,
+                    title=line.title,
+                    version=line.version,
+                    gtin=line.gtin,
+                    quantity=0,
+                    grams=line.grams,
+                    orders=[],
+                )
+            item.quantity += line.quantity
+            if row.order.id not in item.orders:
+                item.orders.append(row.order.id)
+    return sorted(items.values(), key=lambda item: (item.title.casefold(), item.version))

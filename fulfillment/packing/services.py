@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 import flickrocket as fr
 from frapp.errors import AppError, problem_text
 from fulfillment.orders import services as orders
-from fulfillment.orders.carriers import gtin_is_valid, normalise_gtin
+from fulfillment.orders.gtin import gtin_is_valid, normalise_gtin
 from fulfillment.orders.selectors import Row
 from fulfillment.orders.tracking_checks import tracking_warnings
 from fulfillment.outbox import services as outbox

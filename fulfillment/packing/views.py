@@ -17,7 +17,7 @@ from oauth.decorators import embedded_view
 from . import services as packing
 from . import verify_views
 from .forms import ScanForm, SelectionForm
-from .selectors import verifies_items
+from .selectors import pick_items, verifies_items
 
 
 @require_http_methods(["GET", "POST"])
@@ -167,6 +167,4 @@ def packing_slips(request):
 @require_http_methods(["GET", "POST"])
 @embedded_view(scope="orders")
 def pick_list(request):
-    return _printable_selection(
-        request, "packing/picklist.html", lambda rows: {"items": selectors.pick_items(rows)}
-    )
+    return _printable_selection(request, "packing/picklist.html", lambda rows: {"items": pick_items(rows)})

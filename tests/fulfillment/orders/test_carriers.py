@@ -20,14 +20,12 @@ from fulfillment.orders.carriers import (
     carriers_for_shipping_model,
     check_number,
     check_tracking_numbers,
-    gtin_is_valid,
-    normalise_gtin,
     recognise,
-    same_gtin,
     split_tracking_numbers,
     tracking_url,
     warnings_for,
 )
+from fulfillment.orders.gtin import gtin_is_valid, normalise_gtin, same_gtin
 
 VALID = {
     "dhl_paket": ["201298452277", "00340433836442636597"],
