@@ -29,15 +29,15 @@ def playwright_instance():
         yield playwright
 
 
-@pytest.fixture
-def browser_context(playwright_instance, tmp_path):
+def launch_context(playwright, tmp_path, **options):
+    """A persistent Chromium context whose profile blocks third-party cookies the way a user (or
+    Safari/Firefox by default) would; ``options`` go to Playwright (a ``locale``, say)."""
     profile = tmp_path / "profile"
     (profile / "Default").mkdir(parents=True)
-    # Block third-party cookies the way a user (or Safari/Firefox by default) would.
     (profile / "Default" / "Preferences").write_text(
         json.dumps({"profile": {"cookie_controls_mode": 1, "block_third_party_cookies": True}})
     )
-    context = playwright_instance.chromium.launch_persistent_context(
+    context = playwright.chromium.launch_persistent_context(
         str(profile),
         executable_path=CHROMIUM,
         headless=True,
@@ -52,11 +52,18 @@ def browser_context(playwright_instance, tmp_path):
             "--test-third-party-cookie-phaseout",
         ],
         viewport={"width": 1280, "height": 900},
+        **options,
     )
     context.set_default_timeout(15000)
+    return context
+
+
+@pytest.fixture
+def browser_context(playwright_instance, tmp_path):
+    context = launch_context(playwright_instance, tmp_path)
     yield context
     context.close()
-    shutil.rmtree(profile, ignore_errors=True)
+    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
 
 
 @pytest.fixture

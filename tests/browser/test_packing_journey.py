@@ -8,7 +8,6 @@ page. The browser's language (``locale``, sent as Accept-Language) picks the app
 Each step leaves a screenshot under test-artifacts/journey-<lang>/.
 """
 
-import json
 import shutil
 import time
 
@@ -16,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import test_journey
-from tests.browser.conftest import ARTIFACTS, CHROMIUM
+from tests.browser.conftest import ARTIFACTS, launch_context
 from tests.browser.test_journey import wait_shipped
 
 # The same real processes as the owner's journey: gunicorn, registered with the sandbox, and a worker.
@@ -96,32 +95,10 @@ def mistyped(number: str) -> str:
 @pytest.fixture
 def localised_page(playwright_instance, tmp_path, lang):
     """Headless Chromium whose language is ``lang`` (Accept-Language and navigator.language)."""
-    profile = tmp_path / "profile"
-    (profile / "Default").mkdir(parents=True)
-    (profile / "Default" / "Preferences").write_text(
-        json.dumps({"profile": {"cookie_controls_mode": 1, "block_third_party_cookies": True}})
-    )
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(profile),
-        executable_path=CHROMIUM,
-        headless=True,
-        locale={"de": "de-DE", "en": "en-US"}[lang],
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--test-third-party-cookie-phaseout",
-        ],
-        viewport={"width": 1280, "height": 900},
-    )
-    context.set_default_timeout(15000)
+    context = launch_context(playwright_instance, tmp_path, locale={"de": "de-DE", "en": "en-US"}[lang])
     yield context.pages[0] if context.pages else context.new_page()
     context.close()
-    shutil.rmtree(profile, ignore_errors=True)
+    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
 
 
 def screenshots(page, lang: str):
