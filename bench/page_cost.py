@@ -26,7 +26,8 @@ def run(sandbox, app, session, order_id, repeat, title):
     print(title)
     print(
         f"{'page':<12} {'total':>32} {'waiting on FlickRocket':>34} {'our own':>32} "
-        f"{'own p50/healthz':>15} {'own p99/healthz':>15} {'calls/view':>10} {'exchanges/view':>14}"
+        f"{'own p50/healthz':>15} {'own p99/healthz':>15} {'calls/view':>10} {'429s/view':>9} "
+        f"{'exchanges/view':>14}"
     )
     healthz_p50 = healthz_p99 = None
     for name, path in PAGES.items():
@@ -37,13 +38,14 @@ def run(sandbox, app, session, order_id, repeat, title):
             result = measure(session, app, path.format(order_id=order_id), repeat)
         calls = sandbox.calls()
         api_calls = sum(v["count"] for v in calls["by_endpoint"].values())
+        refused = sum(v["statuses"].get("429", 0) for v in calls["by_endpoint"].values())
         p50, p99 = percentile(result["own"], 50), percentile(result["own"], 99)
         if healthz_p50 is None:
             healthz_p50, healthz_p99 = p50, p99
         print(
             f"{name:<12} {summary(result['total']):>32} {summary(result['flickrocket']):>34} "
             f"{summary(result['own']):>32} {p50 / healthz_p50:>15.1f} {p99 / healthz_p50:>15.1f} "
-            f"{api_calls / repeat:>10.2f} {calls['token_exchanges'] / repeat:>14.2f}"
+            f"{api_calls / repeat:>10.2f} {refused / repeat:>9.2f} {calls['token_exchanges'] / repeat:>14.2f}"
         )
     print(f"(/healthz own time: p50 {healthz_p50:.1f} ms, p99 {healthz_p99:.1f} ms)")
 

@@ -5,7 +5,7 @@ sandbox process, so what it counts is deterministic: queries, FlickRocket calls 
 calls per view do not depend on what else the machine is doing. Wall times it prints do.
 
     .venv/bin/python bench/profile_page.py [--orders 1000] [--repeat 30] [--page open]
-        [--profiler cprofile|pyinstrument] [--top 25]
+        [--profiler cprofile|pyinstrument] [--top 25] [--empty-bucket]
 
 Pages: open (warm open list), fetch (open list, fresh fetch), order, prices, webhooks, healthz.
 """
@@ -44,6 +44,9 @@ def main() -> None:
     parser.add_argument("--page", choices=sorted(PAGES), default="open")
     parser.add_argument("--profiler", choices=["cprofile", "pyinstrument"], default="cprofile")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--empty-bucket", action="store_true", help="every FlickRocket call answered 429 (rate limited)"
+    )
     args = parser.parse_args()
 
     with SandboxServer() as sandbox:
@@ -79,6 +82,9 @@ def main() -> None:
         order_id = sandbox.fulfillments(1202)[0]["id"]
         path = PAGES[args.page]
         url = "/healthz" if path is None else prefix + path.format(order_id=order_id)
+        if args.empty_bucket:
+            sandbox.settings(bucket_size=1, leak_rate=0.001)
+            client.get(url)  # takes the one call the bucket has
         client.get(url)  # warm: templates compiled, caches filled
 
         sandbox.clear_calls()

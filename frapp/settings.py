@@ -66,6 +66,8 @@ FULFILLMENT_OUTBOX_MAX_PACE_WAIT = env.float("FULFILLMENT_OUTBOX_MAX_PACE_WAIT",
 FULFILLMENT_ASSUMED_LEAK_RATE = env.float("FULFILLMENT_ASSUMED_LEAK_RATE", default=2.0)
 FULFILLMENT_STUCK_SECONDS = env.int("FULFILLMENT_STUCK_SECONDS", default=300)
 PRICE_CACHE_SECONDS = env.int("PRICE_CACHE_SECONDS", default=120)
+# Rendered pages each web process keeps (frapp/pagecache.py); 0 switches the page cache off.
+PAGE_CACHE_BYTES = env.int("PAGE_CACHE_BYTES", default=16 * 1024 * 1024)
 
 APP_SESSION_IDLE_SECONDS = env.int("APP_SESSION_IDLE_SECONDS", default=30 * 60)
 # A launch URL carries no time the platform signed, so a session also ends this long after the

@@ -33,6 +33,20 @@ def _fresh_webhook_memos():
     receiver._full_minute = queue._last_drain_id = None
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_pages():
+    """Each test's database starts its data versions again at 0: a page kept for an earlier
+    test's version would match."""
+    from frapp import pagecache
+    from fulfillment.orders import selectors
+
+    pagecache.clear()
+    selectors._found.clear()
+    yield
+    pagecache.clear()
+    selectors._found.clear()
+
+
 @pytest.fixture
 def flickrocket(sandbox, settings):
     settings.FLICKROCKET_AUTH_BASE = sandbox.url

@@ -1,9 +1,10 @@
-import secrets
 from datetime import date
 
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
+
+from frapp.pagecache import fresh_token
 
 from .selectors import PAGE_SIZES, SORTS
 from .tracking import tracking_character_problem
@@ -12,8 +13,9 @@ TRACKING_HELP = _("One or more, separated by commas. At most 64 characters in al
 
 
 def new_form_key() -> str:
-    """One per rendered form: the same submission twice queues one change."""
-    return secrets.token_urlsafe(16)
+    """One per rendered form: the same submission twice queues one change. New on every view,
+    also of a kept page (``frapp.pagecache``)."""
+    return fresh_token()
 
 
 def validate_tracking_characters(value: str) -> None:

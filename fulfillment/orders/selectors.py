@@ -6,6 +6,8 @@ Nothing here calls FlickRocket or writes; fetching a list is ``fulfillment.order
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -122,10 +124,33 @@ def cached_order_index(company_id: int) -> dict[int, dict]:
     return index
 
 
+# Orders found in stored lists, by company, order and the stored lists' revisions: while
+# FlickRocket does not answer, every view of an order page looks its order up here, and
+# decoding every stored list for it took longer than the rest of the view.
+_found: OrderedDict[tuple, fr.Fulfillment | None] = OrderedDict()
+_found_lock = threading.Lock()
+_FOUND_LIMIT = 500
+
+
 def cached_order(*, company_id: int, order_id: int) -> fr.Fulfillment | None:
     """The order as found in the freshest list we fetched for this company, if any."""
+    revisions = tuple(
+        ListCache.objects.filter(company_id=company_id)
+        .order_by("pk")
+        .values_list("pk", "fetched_at", "version")
+    )
+    key = (company_id, order_id, revisions)
+    with _found_lock:
+        if key in _found:
+            _found.move_to_end(key)
+            return _found[key]
     item = cached_order_index(company_id).get(order_id)
-    return fr.Fulfillment.from_api(item) if item else None
+    order = fr.Fulfillment.from_api(item) if item else None
+    with _found_lock:
+        _found[key] = order
+        while len(_found) > _FOUND_LIMIT:
+            _found.popitem(last=False)
+    return order
 
 
 def overlay(

@@ -7,6 +7,7 @@ and the last list is what pages show while FlickRocket is down.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -117,6 +118,11 @@ def order_list(
     )
 
 
+def list_due_at(listing: OrderList) -> float:
+    """When a view of this list would ask FlickRocket again (a ``time.time()``)."""
+    return listing.fetched_at.timestamp() + _fresh_seconds()
+
+
 @dataclass(frozen=True)
 class Unavailable:
     """FlickRocket did not answer and the app keeps nothing to show instead: the page says so."""
@@ -199,32 +205,75 @@ class OrderDetail:
     problem: str = ""
 
 
-def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
+@dataclass(frozen=True)
+class FetchedOrder:
+    """One order as FlickRocket has it now, or the cached copy (with ``problem``) when it did not
+    answer; ``since`` is when that copy was true."""
+
+    order: fr.Fulfillment
+    since: datetime
+    problem: str = ""
+    asked_again_at: float | None = None  # with a problem: when FlickRocket's Retry-After ends
+
+    def fingerprint(self) -> bytes:
+        """Equal for equal answers: what a kept order page depends on besides our own rows."""
+        answer = msgspec.json.encode(self.order) + self.problem.encode()
+        return hashlib.blake2b(answer, digest_size=16).digest()
+
+
+def fetch_order(*, company_id: int, order_id: int) -> FetchedOrder:
     """One order, fresh from FlickRocket; the cached copy when FlickRocket does not answer.
 
     ``fr.NotFound`` (also for another shop's order id) is left to the edge: a 404.
     """
-    problem = ""
     try:
         order = client_for(company_id).fulfillment(order_id)
-        since = timezone.now()
     except fr.Transient as exc:
         order = cached_order(company_id=company_id, order_id=order_id)
         if order is None:
             raise
-        problem = problem_text(exc)
-        since = ListCache.objects.filter(company_id=company_id).order_by("fetched_at").first().fetched_at
-    rows = overlay(company_id=company_id, orders=[order], since=since - timedelta(seconds=1))
-    return OrderDetail(row=rows[0], problem=problem)
+        oldest = (
+            ListCache.objects.filter(company_id=company_id)
+            .order_by("fetched_at")
+            .values_list("fetched_at")
+            .first()
+        )
+        return FetchedOrder(order, since=oldest[0], problem=problem_text(exc), asked_again_at=_retry_at(exc))
+    return FetchedOrder(order, since=timezone.now())
+
+
+def _retry_at(exc: Exception) -> float | None:
+    """Until when asking FlickRocket again is pointless: its Retry-After, if it gave one."""
+    if isinstance(exc, fr.RateLimited):
+        return timezone.now().timestamp() + exc.retry_after
+    return None
+
+
+def detail_of(*, company_id: int, fetched: FetchedOrder) -> OrderDetail:
+    """The order with our outbox laid over it."""
+    rows = overlay(company_id=company_id, orders=[fetched.order], since=fetched.since - timedelta(seconds=1))
+    return OrderDetail(row=rows[0], problem=fetched.problem)
+
+
+def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
+    return detail_of(company_id=company_id, fetched=fetch_order(company_id=company_id, order_id=order_id))
+
+
+def order_for_page(*, company_id: int, order_id: int) -> FetchedOrder | Unavailable:
+    """``fetch_order`` for the order's page: ``Unavailable`` when FlickRocket does not answer and
+    the order is not in the last list fetched. ``fr.NotFound`` is the edge's 404."""
+    try:
+        return fetch_order(company_id=company_id, order_id=order_id)
+    except fr.Transient as exc:
+        return Unavailable(problem_text(exc))
 
 
 def order_detail_for_page(*, company_id: int, order_id: int) -> OrderDetail | Unavailable:
-    """``order_detail`` for the order's page: ``Unavailable`` when FlickRocket does not answer and
-    the order is not in the last list fetched. ``fr.NotFound`` is the edge's 404."""
-    try:
-        return order_detail(company_id=company_id, order_id=order_id)
-    except fr.Transient as exc:
-        return Unavailable(problem_text(exc))
+    """``order_detail`` for the order's page (see ``order_for_page``)."""
+    fetched = order_for_page(company_id=company_id, order_id=order_id)
+    if isinstance(fetched, Unavailable):
+        return fetched
+    return detail_of(company_id=company_id, fetched=fetched)
 
 
 def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:

@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reselect, reswap, retarget
 
+from frapp import pagecache
 from frapp.errors import AppError
 from fulfillment.outbox import selectors as outbox_selectors
 from fulfillment.outbox import services as outbox
@@ -37,6 +38,12 @@ TITLES = {
 
 
 def _order_list(request, kind: str):
+    if request.GET.get("refresh") == "1" or request.GET.get("export") or request.session.get("fresh_launch"):
+        return _render_order_list(request, kind)  # asks FlickRocket, or is a download
+    return pagecache.serve(request, render=lambda: _render_order_list(request, kind))
+
+
+def _render_order_list(request, kind: str):
     form = ListFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     kick_if_idle(company_id=request.company_id, installation=request.installation)
@@ -92,7 +99,9 @@ def _order_list(request, kind: str):
         return reswap(reselect(retarget(response, "#main"), "#main"), "outerHTML")
     response = render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
     listing.rows.release()
-    return response
+    if listing.problem or listing.fetched_at is None:
+        return response  # an older copy: the next view asks FlickRocket again
+    return pagecache.keep(response, until=services.list_due_at(listing))
 
 
 @require_GET
@@ -142,15 +151,24 @@ def _detail_context(request, order_id: int, detail, *, form=None):
 @require_GET
 @embedded_view(scope="orders", not_found="No such order")
 def order_detail(request, order_id: int):
-    detail = services.order_detail_for_page(company_id=request.company_id, order_id=order_id)
-    if isinstance(detail, services.Unavailable):
+    fetched = services.order_for_page(company_id=request.company_id, order_id=order_id)
+    if isinstance(fetched, services.Unavailable):
         return render(
             request,
             "orders/detail.html",
-            {"unavailable": detail.problem, "order_id": order_id},
+            {"unavailable": fetched.problem, "order_id": order_id},
             status=503,
         )
-    return render(request, "orders/detail.html", _detail_context(request, order_id, detail))
+
+    def render_page():
+        detail = services.detail_of(company_id=request.company_id, fetched=fetched)
+        response = render(request, "orders/detail.html", _detail_context(request, order_id, detail))
+        if fetched.problem and fetched.asked_again_at is None:
+            return response  # an older copy: the next view asks FlickRocket again
+        # While FlickRocket asks us to wait, asking again is pointless: keep the older copy.
+        return pagecache.keep(response, until=fetched.asked_again_at)
+
+    return pagecache.serve(request, vary=(fetched.fingerprint(),), render=render_page)
 
 
 @require_POST

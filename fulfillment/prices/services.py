@@ -35,6 +35,11 @@ class PriceList:
     stale_because: str = ""  # why an older copy is shown, in the owner's words
 
 
+def due_at(price_list: PriceList) -> float:
+    """When a view would ask FlickRocket again for this copy (a ``time.time()``)."""
+    return price_list.fetched_at.timestamp() + cache_seconds()
+
+
 def _decode(rows: list[dict]) -> list[fr.PriceModel]:
     return fr.parse_list(fr.PriceModel, rows)
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from frapp import pagecache
 from frapp.spreadsheets import csv_response
 from oauth.decorators import embedded_view
 
@@ -27,11 +28,15 @@ def _filtered(request, price_list):
 @require_GET
 @embedded_view(scope="products")
 def price_list(request):
+    return pagecache.serve(request, render=lambda: _price_list_page(request))
+
+
+def _price_list_page(request):
     price_list = services.price_list_for_page(company_id=request.company_id)
     if isinstance(price_list, services.Unavailable):
         return _unavailable(request, price_list)
     form, filters, models = _filtered(request, price_list)
-    return render(
+    response = render(
         request,
         "prices/list.html",
         {
@@ -43,6 +48,9 @@ def price_list(request):
             "query": request.GET.urlencode(),
         },
     )
+    if price_list.stale_because:
+        return response  # an older copy: the next view asks FlickRocket again
+    return pagecache.keep(response, until=services.due_at(price_list))
 
 
 @require_POST

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import msgspec
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext
 
 import flickrocket as fr
@@ -35,10 +38,16 @@ class SubscriptionsOverview:
     error: str = ""  # FlickRocket could not be asked; the page says so instead of failing
     needs_permission: bool = False  # installed without the webhooks scope
     receiver: str = ""
+    asked_again_at: float | None = None  # with an error: when FlickRocket's Retry-After ends
 
     @property
     def healthy(self) -> bool:
         return not (self.error or self.missing or self.switched_off)
+
+    def fingerprint(self) -> bytes:
+        """Equal for equal answers from FlickRocket: what a kept page depends on besides our rows."""
+        answer = msgspec.json.encode([row.hook for row in self.rows]) + self.error.encode()
+        return hashlib.blake2b(answer + self.receiver.encode(), digest_size=16).digest()
 
 
 def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
@@ -51,6 +60,8 @@ def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
         return overview
     except fr.RequestFailed as exc:
         overview.error = str(exc)
+        if isinstance(exc, fr.RateLimited):
+            overview.asked_again_at = timezone.now().timestamp() + exc.retry_after
         return overview
     hooks.sort(key=lambda h: (h.topic, h.id))
     overview.rows = [

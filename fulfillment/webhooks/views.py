@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 import flickrocket as fr
+from frapp import pagecache
 from frapp.errors import AppError
 from oauth.decorators import PAGE_WIDE, embedded_view
 
@@ -48,8 +49,8 @@ def receive_webhook(request):
 # --- Subscriptions page -------------------------------------------------------------------
 
 
-def _subscriptions_page(request, form, status=200):
-    overview = services.subscriptions_overview(company_id=request.company_id)
+def _subscriptions_page(request, form, status=200, overview=None):
+    overview = overview or services.subscriptions_overview(company_id=request.company_id)
     if overview.needs_permission:
         # FlickRocket's 403, which the overview kept: the edge (embedded_view) shows it as a page.
         raise fr.Forbidden(scope="webhooks")
@@ -66,16 +67,31 @@ def _subscriptions_page(request, form, status=200):
     )
 
 
+def _blank_subscriptions_page(request):
+    """The page as a GET shows it: kept (``frapp.pagecache``) while FlickRocket's list of
+    subscriptions and our own rows stay as they were."""
+    overview = services.subscriptions_overview(company_id=request.company_id)
+    form = SubscriptionForm(
+        initial={"topic": "order/create", "address": services.receiver_address()},
+        receiver=services.receiver_address(),
+    )
+    if overview.needs_permission or (overview.error and overview.asked_again_at is None):
+        return _subscriptions_page(request, form, overview=overview)
+
+    def render_page():
+        response = _subscriptions_page(request, form, overview=overview)
+        # While FlickRocket asks us to wait, asking again is pointless: keep what it said.
+        return pagecache.keep(response, until=overview.asked_again_at)
+
+    return pagecache.serve(request, vary=(overview.fingerprint(),), render=render_page)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @embedded_view(scope="webhooks")
 def subscriptions(request):
     if request.method == "GET":
-        form = SubscriptionForm(
-            initial={"topic": "order/create", "address": services.receiver_address()},
-            receiver=services.receiver_address(),
-        )
-        return _subscriptions_page(request, form)
+        return _blank_subscriptions_page(request)
     form = SubscriptionForm(request.POST, receiver=services.receiver_address())
     if form.is_valid():
         try:

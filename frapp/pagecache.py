@@ -1,0 +1,182 @@
+"""Rendered pages kept per process, served again while nothing they show has changed.
+
+A warm page used to cost ten to sixty times a bare request, almost all of it rendering the same
+HTML again. A view that opts in (``serve``) is rendered once per company data version
+(``frapp.dataversion``: the database bumps it on any write to the company's rows), session,
+user, language, full path and htmx target, plus whatever else the view names (``vary``: an
+answer from FlickRocket it just read); the view says until when its page stays right
+(``keep``), for what depends on the clock, such as a list that is due to be fetched again.
+
+What must differ on every view is rendered through ``fresh_token`` (a form's idempotency key)
+and replaced by new values each time the page is served again. The CSRF token stays: the key
+includes the session, and a session's CSRF secret does not change.
+
+Never kept or served from here: anything but a GET of an embedded session, a page with flash
+messages waiting (showing them consumes them), a page inside a transaction (on PostgreSQL its
+own writes bump the version only at commit), or a response the view did not ``keep``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse
+from django.urls import get_script_prefix
+from django.utils.translation import get_language
+
+from .dataversion import current_version
+
+KEPT_SECONDS = 30
+_HTMX_HEADERS = ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
+_recording: ContextVar[list[str] | None] = ContextVar("pagecache_recording", default=None)
+
+
+def fresh_token() -> str:
+    """A random value that must be new on every page view, such as a form's idempotency key
+    (the same submission twice queues one change, so two views must never share one)."""
+    value = secrets.token_urlsafe(16)
+    recorded = _recording.get()
+    if recorded is not None:
+        recorded.append(value)
+    return value
+
+
+def keep(response: HttpResponse, *, until: float | None = None) -> HttpResponse:
+    """Let ``serve`` keep this response until ``until`` (a ``time.time()``), at most
+    ``KEPT_SECONDS`` from now: what a page derives from the clock (a change that has waited too
+    long, "5 minutes ago") is at most that late."""
+    limit = time.time() + KEPT_SECONDS
+    response.keep_until = limit if until is None else min(until, limit)
+    return response
+
+
+@dataclass(frozen=True)
+class _Page:
+    version: int
+    until: float
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    # The content split around its fresh tokens: odd items are tokens, replaced on every view.
+    parts: tuple[bytes, ...]
+    size: int
+
+    def response(self) -> HttpResponse:
+        fresh: dict[bytes, bytes] = {}
+        chunks = list(self.parts)
+        for i in range(1, len(chunks), 2):
+            old = chunks[i]
+            if old not in fresh:
+                fresh[old] = secrets.token_urlsafe(16).encode()
+            chunks[i] = fresh[old]
+        response = HttpResponse(b"".join(chunks), status=self.status)
+        for name, value in self.headers:
+            response[name] = value
+        return response
+
+
+_pages: OrderedDict[tuple, _Page] = OrderedDict()
+_bytes = 0
+_lock = threading.Lock()
+
+
+def serve(request, *, render: Callable[[], HttpResponse], vary: tuple = ()) -> HttpResponse:
+    """The kept page for this request if it is still right, else ``render()`` (kept if it may be)."""
+    key = _key(request, vary)
+    if key is None:
+        return render()
+    # Read before anything the page shows: a change committed after this read makes the page
+    # rendered now newer than its version, never older.
+    version = current_version(request.company_id)
+    with _lock:
+        page = _pages.get(key)
+        if page is not None:
+            _pages.move_to_end(key)
+    if page is not None and page.version == version and time.time() < page.until:
+        return page.response()
+    token = _recording.set([])
+    try:
+        response = render()
+        tokens = _recording.get()
+    finally:
+        _recording.reset(token)
+    until = getattr(response, "keep_until", None)
+    if until is not None and _keepable(response):
+        _store(key, _page_of(response, version=version, until=until, tokens=tokens))
+    return response
+
+
+def clear() -> None:
+    global _bytes
+    with _lock:
+        _pages.clear()
+        _bytes = 0
+
+
+def _key(request, vary: tuple) -> tuple | None:
+    if request.method != "GET" or not getattr(request, "embedded", False) or request.company_id is None:
+        return None
+    if connection.in_atomic_block or not settings.PAGE_CACHE_BYTES:
+        return None
+    queued = getattr(getattr(request, "_messages", None), "_queued_messages", None)
+    if queued or "_messages" in request.session:
+        return None
+    return (
+        request.company_id,
+        request.flickrocket_user_id,
+        get_script_prefix(),  # the session
+        request.get_full_path(),
+        get_language(),
+        tuple(request.headers.get(h) for h in _HTMX_HEADERS),
+        *vary,
+    )
+
+
+def _keepable(response: HttpResponse) -> bool:
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and response.get("Content-Type", "").startswith("text/html")
+    )
+
+
+def _page_of(response: HttpResponse, *, version: int, until: float, tokens: list[str]) -> _Page:
+    content = response.content
+    if tokens:
+        pattern = re.compile(b"(" + b"|".join(re.escape(t.encode()) for t in set(tokens)) + b")")
+        parts = tuple(pattern.split(content))
+    else:
+        parts = (content,)
+    return _Page(
+        version=version,
+        until=until,
+        status=response.status_code,
+        headers=tuple(response.items()),
+        parts=parts,
+        size=len(content),
+    )
+
+
+def _store(key: tuple, page: _Page) -> None:
+    global _bytes
+    limit = settings.PAGE_CACHE_BYTES
+    if page.size > limit // 4:
+        return
+    with _lock:
+        old = _pages.pop(key, None)
+        if old is not None:
+            _bytes -= old.size
+        _pages[key] = page
+        _bytes += page.size
+        while _bytes > limit:
+            _, dropped = _pages.popitem(last=False)
+            _bytes -= dropped.size

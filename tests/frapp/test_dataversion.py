@@ -1,0 +1,87 @@
+"""The company data version (frapp/dataversion.py): the database moves it on every write to a
+company's rows, whatever path the write takes. Transactional: on PostgreSQL the bump happens
+at commit."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from frapp.dataversion import current_version, expected_triggers, install_triggers, installed_triggers
+from fulfillment.outbox.models import AuditEntry, PendingUpdate, UpdateEvent
+from fulfillment.packing.models import PackingSettings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def pending(company_id: int, order_id: int = 1) -> PendingUpdate:
+    return PendingUpdate.objects.create(
+        company_id=company_id,
+        order_id=order_id,
+        user_id="4711",
+        tracking_number="1Z",
+        status=100,
+        source="single",
+        next_attempt_at=timezone.now(),
+    )
+
+
+def test_every_table_holding_a_companys_rows_has_its_three_triggers():
+    expected = expected_triggers()
+    for table in ("outbox_pendingupdate", "outbox_updateevent", "orders_listcache", "oauth_installation"):
+        assert {f"frapp_version_{table}_{op}" for op in ("insert", "update", "delete")} <= expected
+    assert not any("frapp_companydataversion" in name for name in expected)
+    assert installed_triggers() == expected
+
+
+def test_insert_update_and_delete_move_only_that_companys_version():
+    update = pending(1202)
+    after_insert = current_version(1202)
+    assert after_insert >= 1
+    PendingUpdate.objects.filter(pk=update.pk).update(last_error="x")  # no signal, no save()
+    assert current_version(1202) == after_insert + 1
+    PendingUpdate.objects.filter(pk=update.pk).delete()
+    assert current_version(1202) > after_insert + 1
+    assert current_version(4711) == 0
+
+
+def test_a_row_without_company_of_its_own_moves_its_parents_company():
+    update = pending(1202)
+    before = current_version(1202)
+    UpdateEvent.objects.create(update=update, kind="sent", detail="")
+    assert current_version(1202) == before + 1
+
+
+def test_raw_sql_moves_the_version_too():
+    PackingSettings.objects.create(company_id=1202)
+    before = current_version(1202)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE packing_packingsettings SET verify_items = %s WHERE company_id = %s", [True, 1202]
+        )
+    assert current_version(1202) == before + 1
+
+
+def test_a_transaction_moves_the_version_when_it_commits_and_not_when_it_rolls_back():
+    before = current_version(1202)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        AuditEntry.objects.create(company_id=1202, order_id=1, user_id="4711", source="single")
+        raise RuntimeError
+    assert current_version(1202) == before
+    with transaction.atomic():
+        AuditEntry.objects.create(company_id=1202, order_id=1, user_id="4711", source="single")
+        AuditEntry.objects.create(company_id=1202, order_id=2, user_id="4711", source="single")
+    assert current_version(1202) >= before + 1
+
+
+def test_a_dropped_trigger_comes_back_with_the_next_migrate():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'DROP TRIGGER "frapp_version_outbox_pendingupdate_update"'
+            + (" ON outbox_pendingupdate" if connection.vendor == "postgresql" else "")
+        )
+    assert "frapp_version_outbox_pendingupdate_update" not in installed_triggers()
+    call_command("migrate", verbosity=0)
+    assert installed_triggers() == expected_triggers()
+    install_triggers()  # and installing twice changes nothing
+    assert installed_triggers() == expected_triggers()
