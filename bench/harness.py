@@ -75,6 +75,10 @@ class App:
             "FLICKROCKET_API_BASE": sandbox.url,
             "FLICKROCKET_ADMIN_ORIGIN": sandbox.url,
             "LOG_LEVEL": "WARNING",
+            # As in production (APP_ENV=production refuses DEBUG): with DEBUG on, Django keeps
+            # every query of a request with its parameters, which is not what a shop runs.
+            # DEBUG=true in the environment measures a development server instead.
+            "DEBUG": os.environ.get("DEBUG", "false"),
             "PYTHONPATH": str(ROOT),
             **(extra_env or {}),
         }

@@ -1,10 +1,13 @@
 """Page cost: server time of the open list, an order page, the price list and the webhooks page,
 split into time waiting on FlickRocket and our own time, with ``/healthz`` (one query through the
-same middleware) as the yardstick, plus FlickRocket calls and token exchanges per page view
-(from the sandbox's call log). ``--empty-bucket`` then empties the rate-limit bucket and
-measures the same pages again: no view may sleep on it.
+same middleware) as the yardstick, plus FlickRocket calls, 429 answers and token exchanges per
+page view (from the sandbox's call log). ``--empty-bucket`` then empties the rate-limit bucket
+and measures the same pages again: no view may sleep on it. ``--page-cache-bytes 0`` switches
+the kept pages off (frapp/pagecache.py): every view is rendered, as the first view after a
+change is.
 
     .venv/bin/python bench/page_cost.py [--orders 1000] [--repeat 40] [--workers 2]
+        [--empty-bucket] [--page-cache-bytes 0]
         [--database-url postgres://postgres@127.0.0.1:5432/frbench]  (flushes that database)
 """
 
@@ -30,12 +33,19 @@ def run(sandbox, app, session, order_id, repeat, title):
         f"{'exchanges/view':>14}"
     )
     healthz_p50 = healthz_p99 = None
+    first_views = []
     for name, path in PAGES.items():
+        # One view first: a warm page is one the process has seen (and kept, frapp/pagecache.py).
+        if path is None:
+            first = measure(session, app, "", 1, absolute="/healthz")
+        else:
+            first = measure(session, app, path.format(order_id=order_id), 1)
         sandbox.clear_calls()
         if path is None:
             result = measure(session, app, "", repeat, absolute="/healthz")
         else:
             result = measure(session, app, path.format(order_id=order_id), repeat)
+        first_views.append((name, first["own"][0]))
         calls = sandbox.calls()
         api_calls = sum(v["count"] for v in calls["by_endpoint"].values())
         refused = sum(v["statuses"].get("429", 0) for v in calls["by_endpoint"].values())
@@ -48,6 +58,8 @@ def run(sandbox, app, session, order_id, repeat, title):
             f"{api_calls / repeat:>10.2f} {refused / repeat:>9.2f} {calls['token_exchanges'] / repeat:>14.2f}"
         )
     print(f"(/healthz own time: p50 {healthz_p50:.1f} ms, p99 {healthz_p99:.1f} ms)")
+    print("first view of each page before the measured ones (own time, rendered and kept):")
+    print("  " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in first_views))
 
 
 def main() -> None:
@@ -57,9 +69,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--empty-bucket", action="store_true")
+    parser.add_argument("--page-cache-bytes", default=None, help="PAGE_CACHE_BYTES for the app (0: off)")
     args = parser.parse_args()
 
-    with running(args.orders, workers=args.workers, database_url=args.database_url) as (sandbox, app):
+    extra_env = {} if args.page_cache_bytes is None else {"PAGE_CACHE_BYTES": args.page_cache_bytes}
+    with running(args.orders, workers=args.workers, database_url=args.database_url, extra_env=extra_env) as (
+        sandbox,
+        app,
+    ):
         app.install(1202)
         session = app.launch(1202)
         order_id = next(o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0)

@@ -67,7 +67,7 @@ FULFILLMENT_ASSUMED_LEAK_RATE = env.float("FULFILLMENT_ASSUMED_LEAK_RATE", defau
 FULFILLMENT_STUCK_SECONDS = env.int("FULFILLMENT_STUCK_SECONDS", default=300)
 PRICE_CACHE_SECONDS = env.int("PRICE_CACHE_SECONDS", default=120)
 # Rendered pages each web process keeps (frapp/pagecache.py); 0 switches the page cache off.
-PAGE_CACHE_BYTES = env.int("PAGE_CACHE_BYTES", default=16 * 1024 * 1024)
+PAGE_CACHE_BYTES = env.int("PAGE_CACHE_BYTES", default=8 * 1024 * 1024)
 
 APP_SESSION_IDLE_SECONDS = env.int("APP_SESSION_IDLE_SECONDS", default=30 * 60)
 # A launch URL carries no time the platform signed, so a session also ends this long after the
