@@ -101,6 +101,7 @@ class OrderList:
     rows: RowSequence
     fetched_at: datetime | None
     problem: str = ""  # why the list may be old, in the owner's words
+    asked_again_at: float | None = None  # with a problem: when FlickRocket's Retry-After ends
     version: int = 0
     countries: list[tuple[str, str]] = field(default_factory=list)
     shipping_models: list[str] = field(default_factory=list)

@@ -63,7 +63,7 @@ def order_list(
     version = list_version(company_id=company_id)
     cache = ListCache.objects.filter(company_id=company_id, kind=kind, params=params).defer("body").first()
     fresh_after = timezone.now() - timedelta(seconds=_fresh_seconds())
-    problem = ""
+    problem, asked_again_at = "", None
     if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
         if cache is not None:
             listindex.forget(cache.pk)
@@ -72,7 +72,7 @@ def order_list(
         except fr.Transient as exc:
             if cache is None:
                 raise
-            problem = problem_text(exc)
+            problem, asked_again_at = problem_text(exc), retry_at(exc)
         else:
             # Kept: it is what lets pages and the outbox work while FlickRocket is down.
             body = msgspec.json.encode(orders)
@@ -111,6 +111,7 @@ def order_list(
         rows=listindex.RowSequence(entries, build, whole=held if entries is held.entries else None),
         fetched_at=cache.fetched_at,
         problem=problem,
+        asked_again_at=asked_again_at,
         version=version,
         countries=held.countries,
         shipping_models=held.shipping_models,
@@ -238,11 +239,11 @@ def fetch_order(*, company_id: int, order_id: int) -> FetchedOrder:
             .values_list("fetched_at")
             .first()
         )
-        return FetchedOrder(order, since=oldest[0], problem=problem_text(exc), asked_again_at=_retry_at(exc))
+        return FetchedOrder(order, since=oldest[0], problem=problem_text(exc), asked_again_at=retry_at(exc))
     return FetchedOrder(order, since=timezone.now())
 
 
-def _retry_at(exc: Exception) -> float | None:
+def retry_at(exc: Exception) -> float | None:
     """Until when asking FlickRocket again is pointless: its Retry-After, if it gave one."""
     if isinstance(exc, fr.RateLimited):
         return timezone.now().timestamp() + exc.retry_after

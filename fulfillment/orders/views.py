@@ -100,7 +100,10 @@ def _render_order_list(request, kind: str):
     response = render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
     listing.rows.release()
     if listing.problem or listing.fetched_at is None:
-        return response  # an older copy: the next view asks FlickRocket again
+        if listing.asked_again_at is None:
+            return response  # an older copy: the next view asks FlickRocket again
+        # While FlickRocket asks us to wait, asking again is pointless: keep the older copy.
+        return pagecache.keep(response, until=listing.asked_again_at)
     return pagecache.keep(response, until=services.list_due_at(listing))
 
 

@@ -33,6 +33,7 @@ class PriceList:
     models: list[fr.PriceModel]
     fetched_at: datetime
     stale_because: str = ""  # why an older copy is shown, in the owner's words
+    asked_again_at: float | None = None  # with stale_because: when FlickRocket's Retry-After ends
 
 
 def due_at(price_list: PriceList) -> float:
@@ -73,7 +74,14 @@ def load_price_models(*, company_id: int, refresh: bool = False) -> PriceList:
         if cached is None:
             raise
         logger.warning("price models for company %s: showing stored copy (%s)", company_id, exc)
-        return PriceList(_decode(cached.models_json), cached.fetched_at, stale_because=problem_text(exc))
+        return PriceList(
+            _decode(cached.models_json),
+            cached.fetched_at,
+            stale_because=problem_text(exc),
+            asked_again_at=timezone.now().timestamp() + exc.retry_after
+            if isinstance(exc, fr.RateLimited)
+            else None,
+        )
     cached = _store(company_id, models)
     return PriceList(models, cached.fetched_at)
 

@@ -49,7 +49,10 @@ def _price_list_page(request):
         },
     )
     if price_list.stale_because:
-        return response  # an older copy: the next view asks FlickRocket again
+        if price_list.asked_again_at is None:
+            return response  # an older copy: the next view asks FlickRocket again
+        # While FlickRocket asks us to wait, asking again is pointless: keep the older copy.
+        return pagecache.keep(response, until=price_list.asked_again_at)
     return pagecache.keep(response, until=services.due_at(price_list))
 
 

@@ -171,3 +171,28 @@ def test_a_page_cache_of_zero_bytes_keeps_nothing(shop, settings):
     shop.get("fulfillments/")
     shop.get("fulfillments/")
     assert not pagecache._pages
+
+
+def test_while_flickrocket_asks_to_wait_the_older_copy_of_an_order_is_kept(shop, sandbox):
+    shop.get("fulfillments/")  # the list the page falls back on
+    order_id = open_order(sandbox)
+    sandbox.settings(bucket_size=1, leak_rate=0.001)  # Retry-After: an hour
+    shop.get(f"fulfillments/{order_id}/")  # the bucket's last call
+    shop.get(f"fulfillments/{order_id}/")  # 429: the older copy, rendered and kept
+    with CaptureQueriesContext(connection) as queries:
+        again = shop.get(f"fulfillments/{order_id}/")
+    assert b'id="stale-banner"' in again.content
+    # Session, installation, the stored lists' revisions and age, the data version: no render.
+    assert len(queries) == 5, [q["sql"][:80] for q in queries.captured_queries]
+
+
+def test_while_flickrocket_asks_to_wait_the_older_list_is_kept(shop, sandbox, settings):
+    settings.FULFILLMENT_LIST_FRESH_SECONDS = 0
+    shop.get("fulfillments/")
+    sandbox.settings(bucket_size=1, leak_rate=0.001)
+    shop.get("fulfillments/")  # the bucket's last call
+    shop.get("fulfillments/")  # 429: the older list, rendered and kept
+    with CaptureQueriesContext(connection) as queries:
+        again = shop.get("fulfillments/")
+    assert b'id="stale-banner"' in again.content
+    assert len(queries) == 3, [q["sql"][:80] for q in queries.captured_queries]
