@@ -44,7 +44,7 @@ from .resources import (
     canonical_topic,
     parse_list,
 )
-from .transport import CallStats, Policy, Transport, backoff, call_stats, retry_after
+from .transport import CallStats, Pause, Policy, Transport, backoff, call_stats, retry_after
 
 __all__ = [
     "DOCUMENTED_TOKEN_LIFETIME",
@@ -65,6 +65,7 @@ __all__ = [
     "NeedsReinstall",
     "NotFound",
     "NotInstalled",
+    "Pause",
     "Policy",
     "PriceModel",
     "RateLimited",

@@ -34,7 +34,7 @@ from .resources import (
     decode_one,
     envelope,
 )
-from .transport import Policy, Transport
+from .transport import Pause, Policy, Transport
 
 PAGE_SIZE = 50  # the platform's own paging size ("Fulfillments")
 
@@ -54,11 +54,12 @@ class FlickRocketClient:
         on_refused: Callable[[str], None] | None = None,
         on_call_limit: Callable[[CallLimit], None] | None = None,
         expected_company_id: int | None = None,
+        pause: Pause | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.expected_company_id = expected_company_id
         self.webhooks_path = webhooks_path.rstrip("/")
-        self.transport = Transport(policy, on_call_limit=on_call_limit)
+        self.transport = Transport(policy, on_call_limit=on_call_limit, pause=pause)
         self._token = token
         self._on_refused = on_refused
 

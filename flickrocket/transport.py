@@ -110,18 +110,42 @@ def _session() -> requests.Session:
     return session
 
 
+class Pause:
+    """Until when the platform asked a shop's callers to wait (its ``Retry-After``).
+
+    Shared by the clients that must not sleep (page views): asking again before then only earns
+    another 429, so they are refused here, without a call, and show what they already have.
+    """
+
+    def __init__(self) -> None:
+        self._until = 0.0
+
+    def remaining(self) -> float:
+        return self._until - time.monotonic()
+
+    def hold(self, seconds: float) -> None:
+        self._until = max(self._until, time.monotonic() + seconds)
+
+
 class Transport:
     """Sends calls for one client under one ``Policy``.
 
     ``deadline`` is a monotonic time after which no new try starts and no read waits longer.
-    ``on_call_limit`` hears every call-limit header the platform sends.
+    ``on_call_limit`` hears every call-limit header the platform sends. With ``pause``, a
+    ``Retry-After`` this client does not sleep out is remembered there, and calls until it ends
+    are ``RateLimited`` at once.
     """
 
     def __init__(
-        self, policy: Policy | None = None, *, on_call_limit: Callable[[CallLimit], None] | None = None
+        self,
+        policy: Policy | None = None,
+        *,
+        on_call_limit: Callable[[CallLimit], None] | None = None,
+        pause: Pause | None = None,
     ):
         self.policy = policy or Policy()
         self.on_call_limit = on_call_limit
+        self.pause = pause
         self.deadline: float | None = None
         self.last_call_limit: CallLimit | None = None
         self.calls = 0
@@ -146,6 +170,8 @@ class Transport:
         """
         retry_safe = method in ("GET", "PUT") if retry_safe is None else retry_safe
         rate_wait = self.policy.max_rate_wait if max_rate_wait is None else max_rate_wait
+        if self.pause is not None and not exchange and (left := self.pause.remaining()) > 0:
+            raise RateLimited(retry_after=left)
         attempt = 0
         while True:
             attempt += 1
@@ -173,6 +199,8 @@ class Transport:
                 if 0 < rate_wait and wait <= rate_wait and attempt < self.policy.max_attempts + 2:
                     self._sleep(wait + random.uniform(0, 0.1))
                     continue
+                if self.pause is not None and not exchange:
+                    self.pause.hold(wait)
                 raise RateLimited(retry_after=wait)
             if status >= 500:
                 if retry_safe and attempt < self.policy.max_attempts:

@@ -44,6 +44,18 @@ def policy(purpose: Purpose = "worker", **overrides: Any) -> fr.Policy:
     return dataclasses.replace(base, **overrides)
 
 
+# Per shop, in this process: a 429's Retry-After that page views must not sleep out. Until it
+# ends their calls are refused without asking (fr.Pause); the worker's clients pace themselves.
+_page_pauses: dict[int, fr.Pause] = {}
+
+
+def page_pause(company_id: int) -> fr.Pause:
+    pause = _page_pauses.get(company_id)
+    if pause is None:
+        pause = _page_pauses.setdefault(company_id, fr.Pause())
+    return pause
+
+
 def client_for(
     company_id: int,
     *,
@@ -70,6 +82,7 @@ def client_for(
         on_refused=lambda reason: tokens.mark_needs_reinstall(company_id=company_id, reason=reason),
         on_call_limit=partial(on_call_limit, company_id) if on_call_limit else None,
         expected_company_id=int(company_id),
+        pause=page_pause(int(company_id)) if purpose == "page" and not overrides else None,
     )
 
 

@@ -39,12 +39,15 @@ def _no_kept_pages():
     test's version would match."""
     from frapp import pagecache
     from fulfillment.orders import selectors
+    from oauth import clients
 
     pagecache.clear()
     selectors._found.clear()
+    clients._page_pauses.clear()
     yield
     pagecache.clear()
     selectors._found.clear()
+    clients._page_pauses.clear()
 
 
 @pytest.fixture

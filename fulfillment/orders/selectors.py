@@ -135,23 +135,30 @@ _FOUND_LIMIT = 500
 
 def cached_order(*, company_id: int, order_id: int) -> fr.Fulfillment | None:
     """The order as found in the freshest list we fetched for this company, if any."""
+    return cached_copy(company_id=company_id, order_id=order_id)[0]
+
+
+def cached_copy(*, company_id: int, order_id: int) -> tuple[fr.Fulfillment | None, datetime | None]:
+    """``cached_order``, and when the oldest list we hold was fetched: our changes accepted
+    after that may not show in the copy yet."""
     revisions = tuple(
         ListCache.objects.filter(company_id=company_id)
         .order_by("pk")
         .values_list("pk", "fetched_at", "version")
     )
+    oldest = min((fetched_at for _, fetched_at, _ in revisions), default=None)
     key = (company_id, order_id, revisions)
     with _found_lock:
         if key in _found:
             _found.move_to_end(key)
-            return _found[key]
+            return _found[key], oldest
     item = cached_order_index(company_id).get(order_id)
     order = fr.Fulfillment.from_api(item) if item else None
     with _found_lock:
         _found[key] = order
         while len(_found) > _FOUND_LIMIT:
             _found.popitem(last=False)
-    return order
+    return order, oldest
 
 
 def overlay(

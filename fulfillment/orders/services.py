@@ -29,7 +29,7 @@ from .models import ListCache
 from .selectors import (
     OrderList,
     Row,
-    cached_order,
+    cached_copy,
     cached_order_index,
     latest_changes,
     list_version,
@@ -230,16 +230,10 @@ def fetch_order(*, company_id: int, order_id: int) -> FetchedOrder:
     try:
         order = client_for(company_id).fulfillment(order_id)
     except fr.Transient as exc:
-        order = cached_order(company_id=company_id, order_id=order_id)
+        order, listed_at = cached_copy(company_id=company_id, order_id=order_id)
         if order is None:
             raise
-        oldest = (
-            ListCache.objects.filter(company_id=company_id)
-            .order_by("fetched_at")
-            .values_list("fetched_at")
-            .first()
-        )
-        return FetchedOrder(order, since=oldest[0], problem=problem_text(exc), asked_again_at=retry_at(exc))
+        return FetchedOrder(order, since=listed_at, problem=problem_text(exc), asked_again_at=retry_at(exc))
     return FetchedOrder(order, since=timezone.now())
 
 

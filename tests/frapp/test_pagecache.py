@@ -182,8 +182,10 @@ def test_while_flickrocket_asks_to_wait_the_older_copy_of_an_order_is_kept(shop,
     with CaptureQueriesContext(connection) as queries:
         again = shop.get(f"fulfillments/{order_id}/")
     assert b'id="stale-banner"' in again.content
-    # Session, installation, the stored lists' revisions and age, the data version: no render.
-    assert len(queries) == 5, [q["sql"][:80] for q in queries.captured_queries]
+    # Session, installation, the stored lists' revisions and age, the data version: no render,
+    # and no call: FlickRocket's Retry-After has not ended.
+    assert len(queries) == 4, [q["sql"][:80] for q in queries.captured_queries]
+    assert sandbox.calls()["rate_limited"] == 1
 
 
 def test_while_flickrocket_asks_to_wait_the_older_list_is_kept(shop, sandbox, settings):
