@@ -2,13 +2,16 @@
 split into time waiting on FlickRocket and our own time, with ``/healthz`` (one query through the
 same middleware) as the yardstick, plus FlickRocket calls and token exchanges per page view
 (from the sandbox's call log). ``--empty-bucket`` then empties the rate-limit bucket and
-measures the same pages again: no view may sleep on it.
+measures the same pages again: no view may sleep on it. ``--floor`` adds the fixed cost of an
+embedded request: a constant page served through the session, the installation check and every
+middleware (``bench/floor_urls.py``, loaded only by the benchmark).
 
     .venv/bin/python bench/page_cost.py [--orders 1000] [--repeat 40] [--workers 2]
-        [--database-url postgres://postgres@127.0.0.1:5432/frbench]  (flushes that database)
+        [--database-url postgres://postgres@127.0.0.1:5432/frbench]  (flushes that database) [--floor]
 """
 
 import argparse
+import os
 
 from harness import measure, percentile, running, summary
 
@@ -22,14 +25,14 @@ PAGES = {
 }
 
 
-def run(sandbox, app, session, order_id, repeat, title):
+def run(sandbox, app, session, order_id, repeat, title, pages=PAGES):
     print(title)
     print(
         f"{'page':<12} {'total':>32} {'waiting on FlickRocket':>34} {'our own':>32} "
         f"{'own p50/healthz':>15} {'own p99/healthz':>15} {'calls/view':>10} {'exchanges/view':>14}"
     )
     healthz_p50 = healthz_p99 = None
-    for name, path in PAGES.items():
+    for name, path in pages.items():
         sandbox.clear_calls()
         if path is None:
             result = measure(session, app, "", repeat, absolute="/healthz")
@@ -45,7 +48,8 @@ def run(sandbox, app, session, order_id, repeat, title):
             f"{summary(result['own']):>32} {p50 / healthz_p50:>15.1f} {p99 / healthz_p50:>15.1f} "
             f"{api_calls / repeat:>10.2f} {calls['token_exchanges'] / repeat:>14.2f}"
         )
-    print(f"(/healthz own time: p50 {healthz_p50:.1f} ms, p99 {healthz_p99:.1f} ms)")
+    load = os.getloadavg()[0]
+    print(f"(/healthz own time: p50 {healthz_p50:.2f} ms, p99 {healthz_p99:.2f} ms; load average {load:.2f})")
 
 
 def main() -> None:
@@ -55,9 +59,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--empty-bucket", action="store_true")
+    parser.add_argument("--floor", action="store_true")
     args = parser.parse_args()
 
-    with running(args.orders, workers=args.workers, database_url=args.database_url) as (sandbox, app):
+    pages, extra_env = PAGES, None
+    if args.floor:
+        pages = {"healthz": None, "floor": "/floor/", **{k: v for k, v in PAGES.items() if v}}
+        extra_env = {"DJANGO_SETTINGS_MODULE": "bench.floor_settings"}
+    options = {"workers": args.workers, "database_url": args.database_url, "extra_env": extra_env}
+    with running(args.orders, **options) as (sandbox, app):
         app.install(1202)
         session = app.launch(1202)
         order_id = next(o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0)
@@ -72,12 +82,13 @@ def main() -> None:
             args.repeat,
             f"Page cost with {args.orders} open orders, {args.repeat} views each "
             f"(gunicorn {args.workers} x 4 threads, {where}, sandbox on loopback)",
+            pages,
         )
         if args.empty_bucket:
             # A bucket that never leaks: every call is a 429 with a long Retry-After.
             sandbox.settings(bucket_size=1, leak_rate=0.001)
             session.get(app.url + session.app_prefix + "/subscriptions/", timeout=60)
-            run(sandbox, app, session, order_id, args.repeat, "The same pages with the bucket empty")
+            run(sandbox, app, session, order_id, args.repeat, "The same pages with the bucket empty", pages)
 
 
 if __name__ == "__main__":

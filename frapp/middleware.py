@@ -187,10 +187,11 @@ class RequestLogMiddleware:
             response["X-Request-ID"] = request_id
             # Server-Timing shows, in any browser's devtools and in the benchmarks, how much of
             # a page was FlickRocket and how much was us.
+            # Hundredths of a millisecond: the cheapest requests take 0.2 ms.
             response["Server-Timing"] = (
-                f'flickrocket;dur={stats.wait_seconds * 1000:.1f};desc="{stats.calls} calls, '
+                f'flickrocket;dur={stats.wait_seconds * 1000:.2f};desc="{stats.calls} calls, '
                 f'{stats.exchanges} token exchanges", '
-                f"app;dur={(total - stats.wait_seconds) * 1000:.1f}"
+                f"app;dur={(total - stats.wait_seconds) * 1000:.2f}"
             )
             if logger.isEnabledFor(logging.INFO):  # LOG_LEVEL=WARNING: skip building the record
                 self._log(request, response, total, stats)
