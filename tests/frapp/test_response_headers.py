@@ -19,14 +19,27 @@ def test_never_cache_gives_a_fresh_response_what_django_gives_it():
     assert ours["Expires"] == django["Expires"]
 
 
-@pytest.mark.parametrize("cache_control", ["max-age=3600, public", NEVER_CACHE, "no-transform"])
-def test_never_cache_merges_a_views_own_cache_control_like_django(cache_control):
+@pytest.mark.parametrize(
+    ("cache_control", "expires"),
+    [
+        ("max-age=3600, public", None),
+        (NEVER_CACHE, None),
+        (NEVER_CACHE, "Tue, 24 Nov 2026 10:00:00 GMT"),  # @never_cache already ran
+        ("no-transform", None),
+        (None, "Tue, 24 Nov 2026 10:00:00 GMT"),
+    ],
+)
+def test_never_cache_merges_what_a_view_set_itself_like_django(cache_control, expires):
     ours, django = HttpResponse(), HttpResponse()
     for response in ours, django:
-        response["Cache-Control"] = cache_control
+        if cache_control:
+            response["Cache-Control"] = cache_control
+        if expires:
+            response["Expires"] = expires
     never_cache(ours)
     add_never_cache_headers(django)
     assert ours["Cache-Control"] == django["Cache-Control"]
+    assert ours["Expires"] == django["Expires"]
     assert "no-store" in ours["Cache-Control"] and "public" not in ours["Cache-Control"]
 
 
