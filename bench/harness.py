@@ -36,7 +36,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def summary(values: list[float]) -> str:
-    return f"p50 {percentile(values, 50):7.1f} ms  p99 {percentile(values, 99):7.1f} ms"
+    return f"p50 {percentile(values, 50):7.2f} ms  p99 {percentile(values, 99):7.2f} ms"
 
 
 def server_timing(response: requests.Response) -> dict[str, float]:

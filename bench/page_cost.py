@@ -4,14 +4,17 @@ same middleware) as the yardstick, plus FlickRocket calls, 429 answers and token
 page view (from the sandbox's call log). ``--empty-bucket`` then empties the rate-limit bucket
 and measures the same pages again: no view may sleep on it. ``--page-cache-bytes 0`` switches
 the kept pages off (frapp/pagecache.py): every view is rendered, as the first view after a
-change is.
+change is. ``--floor`` adds the fixed cost of an embedded request: a constant page served
+through the session, the installation check and every middleware (``bench/floor_urls.py``,
+loaded only by the benchmark).
 
     .venv/bin/python bench/page_cost.py [--orders 1000] [--repeat 40] [--workers 2]
-        [--empty-bucket] [--page-cache-bytes 0]
+        [--empty-bucket] [--page-cache-bytes 0] [--floor]
         [--database-url postgres://postgres@127.0.0.1:5432/frbench]  (flushes that database)
 """
 
 import argparse
+import os
 
 from harness import measure, percentile, running, summary
 
@@ -25,7 +28,7 @@ PAGES = {
 }
 
 
-def run(sandbox, app, session, order_id, repeat, title):
+def run(sandbox, app, session, order_id, repeat, title, pages=PAGES):
     print(title)
     print(
         f"{'page':<12} {'total':>32} {'waiting on FlickRocket':>34} {'our own':>32} "
@@ -34,7 +37,7 @@ def run(sandbox, app, session, order_id, repeat, title):
     )
     healthz_p50 = healthz_p99 = None
     first_views = []
-    for name, path in PAGES.items():
+    for name, path in pages.items():
         # One view first: a warm page is one the process has seen (and kept, frapp/pagecache.py).
         if path is None:
             first = measure(session, app, "", 1, absolute="/healthz")
@@ -57,7 +60,8 @@ def run(sandbox, app, session, order_id, repeat, title):
             f"{summary(result['own']):>32} {p50 / healthz_p50:>15.1f} {p99 / healthz_p50:>15.1f} "
             f"{api_calls / repeat:>10.2f} {refused / repeat:>9.2f} {calls['token_exchanges'] / repeat:>14.2f}"
         )
-    print(f"(/healthz own time: p50 {healthz_p50:.1f} ms, p99 {healthz_p99:.1f} ms)")
+    load = os.getloadavg()[0]
+    print(f"(/healthz own time: p50 {healthz_p50:.2f} ms, p99 {healthz_p99:.2f} ms; load average {load:.2f})")
     print("first view of each page before the measured ones (own time, rendered and kept):")
     print("  " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in first_views))
 
@@ -70,13 +74,17 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--empty-bucket", action="store_true")
     parser.add_argument("--page-cache-bytes", default=None, help="PAGE_CACHE_BYTES for the app (0: off)")
+    parser.add_argument("--floor", action="store_true")
     args = parser.parse_args()
 
-    extra_env = {} if args.page_cache_bytes is None else {"PAGE_CACHE_BYTES": args.page_cache_bytes}
-    with running(args.orders, workers=args.workers, database_url=args.database_url, extra_env=extra_env) as (
-        sandbox,
-        app,
-    ):
+    pages, extra_env = PAGES, {}
+    if args.floor:
+        pages = {"healthz": None, "floor": "/floor/", **{k: v for k, v in PAGES.items() if v}}
+        extra_env["DJANGO_SETTINGS_MODULE"] = "bench.floor_settings"
+    if args.page_cache_bytes is not None:
+        extra_env["PAGE_CACHE_BYTES"] = args.page_cache_bytes
+    options = {"workers": args.workers, "database_url": args.database_url, "extra_env": extra_env}
+    with running(args.orders, **options) as (sandbox, app):
         app.install(1202)
         session = app.launch(1202)
         order_id = next(o["id"] for o in sandbox.fulfillments(1202) if o["status"] == 0)
@@ -91,12 +99,13 @@ def main() -> None:
             args.repeat,
             f"Page cost with {args.orders} open orders, {args.repeat} views each "
             f"(gunicorn {args.workers} x 4 threads, {where}, sandbox on loopback)",
+            pages,
         )
         if args.empty_bucket:
             # A bucket that never leaks: every call is a 429 with a long Retry-After.
             sandbox.settings(bucket_size=1, leak_rate=0.001)
             session.get(app.url + session.app_prefix + "/subscriptions/", timeout=60)
-            run(sandbox, app, session, order_id, args.repeat, "The same pages with the bucket empty")
+            run(sandbox, app, session, order_id, args.repeat, "The same pages with the bucket empty", pages)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ calls per view do not depend on what else the machine is doing. Wall times it pr
     .venv/bin/python bench/profile_page.py [--orders 1000] [--repeat 30] [--page open]
         [--profiler cprofile|pyinstrument] [--top 25] [--empty-bucket]
 
-Pages: open (warm open list), fetch (open list, fresh fetch), order, prices, webhooks, healthz.
+Pages: open (warm open list), fetch (open list, fresh fetch), order, prices, webhooks, healthz,
+floor (the fixed cost of an embedded request: a constant page served through the session, the
+installation check and every middleware, from bench/floor_urls.py).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ PAGES = {
     "prices": "/prices/",
     "webhooks": "/subscriptions/",
     "healthz": None,
+    "floor": "/floor/",  # only with bench.floor_settings, which this script then loads
 }
 
 
@@ -54,7 +57,7 @@ def main() -> None:
         sandbox.reset(open_orders=args.orders, bucket_size=100000, leak_rate=1000)
         tmp = tempfile.mkdtemp(prefix="frprofile-")
         os.environ.update(
-            DJANGO_SETTINGS_MODULE="frapp.settings",
+            DJANGO_SETTINGS_MODULE="bench.floor_settings" if args.page == "floor" else "frapp.settings",
             DATABASE_URL=f"sqlite:///{tmp}/profile.sqlite3",
             FLICKROCKET_AUTH_BASE=sandbox.url,
             FLICKROCKET_API_BASE=sandbox.url,
@@ -99,6 +102,13 @@ def main() -> None:
             f"FlickRocket calls per view: {sum(v['count'] for v in calls['by_endpoint'].values())}, "
             f"token exchanges: {calls['token_exchanges']}"
         )
+
+        # Unprofiled CPU time per view (test client included): steadier than wall time under load.
+        cpu_started = time.process_time()
+        for _ in range(args.repeat):
+            client.get(url)
+        cpu_ms = (time.process_time() - cpu_started) / args.repeat * 1000
+        print(f"CPU time per view (unprofiled, in-process, test client included): {cpu_ms:.3f} ms")
 
         started = time.perf_counter()
         if args.profiler == "pyinstrument":

@@ -199,7 +199,7 @@ TASKS = {
 # in that session (frapp.middleware.AppCsrfViewMiddleware), so neither needs a third-party cookie
 # inside the FlickRocket iframe. Outside it (the staff admin) the CSRF secret is a first-party
 # cookie, so an anonymous login page stores no session.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "frapp.sessions"
 CSRF_USE_SESSIONS = False
 CSRF_COOKIE_HTTPONLY = True
 # Django's deploy check looks for its own CsrfViewMiddleware by name; ours is a subclass of it.

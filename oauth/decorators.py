@@ -135,7 +135,9 @@ def embedded_view(
                     installation = installation_for(company_id=request.company_id)
                 if installation is None or not installation.is_usable:
                     return _install_page(request, installation)
-                if _opens_a_page(request) and request.session.get(PENDING_GRANT_KEY):
+                # The session first: asking about htmx reads every request header, for the few
+                # sessions that wait for a click.
+                if request.session.get(PENDING_GRANT_KEY) and _opens_a_page(request):
                     # A reconnect nothing could check waits for the owner's click, shown in the app.
                     if pending_grants_for(company_id=request.company_id, from_launch_only=True):
                         return _install_page(request, installation)

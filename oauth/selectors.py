@@ -1,10 +1,16 @@
 from django.utils import timezone
 
+from frapp.precompiled import PrecompiledSelect
+
 from .models import Installation, PendingGrant
+
+# Read before every embedded page (oauth.decorators.embedded_view): compiled once, not per view.
+_INSTALLATION = PrecompiledSelect(Installation, where=("company_id",))
 
 
 def installation_for(*, company_id: int) -> Installation | None:
-    return Installation.objects.filter(company_id=company_id).first()
+    # company_id is unique: at most one row.
+    return _INSTALLATION.instance(company_id)
 
 
 def pending_grants_for(*, company_id: int, from_launch_only: bool = False) -> list[PendingGrant]:
