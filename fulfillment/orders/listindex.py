@@ -71,9 +71,10 @@ def decode_one(raw: msgspec.Raw | bytes) -> fr.Fulfillment:
 
 
 class Compact(msgspec.Struct, gc=False):
-    """One stored list: its raw slices (views into the stored bytes), entries in list order,
+    """One stored list: its bytes and raw slices (views into them), entries in list order,
     the countries and shipping models the filters offer, and the open/shipped status by id."""
 
+    body: bytes
     raws: list[msgspec.Raw]
     entries: list[Entry]
     countries: list[tuple[str, str]]
@@ -107,6 +108,7 @@ def compact(body: bytes, orders: Iterable[fr.Fulfillment] | None = None) -> Comp
         if order.is_shipped:
             shipped.add(order.id)
     return Compact(
+        body=body,
         raws=raws,
         entries=entries,
         countries=sorted(countries, key=lambda pair: pair[1]),
