@@ -5,7 +5,7 @@ sandbox process, so what it counts is deterministic: queries, FlickRocket calls 
 calls per view do not depend on what else the machine is doing. Wall times it prints do.
 
     .venv/bin/python bench/profile_page.py [--orders 1000] [--repeat 30] [--page open]
-        [--profiler cprofile|pyinstrument|none] [--top 25]
+        [--profiler cprofile|pyinstrument|none] [--top 25] [--sort cumulative|tottime|ncalls]
 
 Pages: open (warm open list), fetch (open list, fresh fetch), fetch-new (the same with a new
 order in FlickRocket before each view, outside the measure except with pyinstrument), order,
@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--page", choices=sorted(PAGES), default="open")
     parser.add_argument("--profiler", choices=["cprofile", "pyinstrument", "none"], default="cprofile")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", choices=["cumulative", "tottime", "ncalls"], default="cumulative")
     args = parser.parse_args()
 
     with SandboxServer() as sandbox:
@@ -133,7 +134,7 @@ def main() -> None:
             out = io.StringIO()
             stats = pstats.Stats(profile, stream=out)
             total_calls = stats.total_calls
-            stats.sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(args.top)
+            stats.sort_stats(args.sort).print_stats(args.top)
             print(f"function calls per view: {total_calls / args.repeat:,.0f}")
             print(out.getvalue())
         elapsed = (time.perf_counter() - started) / args.repeat * 1000
