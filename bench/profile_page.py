@@ -5,11 +5,13 @@ sandbox process, so what it counts is deterministic: queries, FlickRocket calls 
 calls per view do not depend on what else the machine is doing. Wall times it prints do.
 
     .venv/bin/python bench/profile_page.py [--orders 1000] [--repeat 30] [--page open]
-        [--profiler cprofile|pyinstrument] [--top 25] [--empty-bucket]
+        [--profiler cprofile|pyinstrument|none] [--top 25] [--sort cumulative|tottime|ncalls]
+        [--empty-bucket]
 
-Pages: open (warm open list), fetch (open list, fresh fetch), order, prices, webhooks, healthz,
-floor (the fixed cost of an embedded request: a constant page served through the session, the
-installation check and every middleware, from bench/floor_urls.py).
+Pages: open (warm open list), fetch (open list, fresh fetch), fetch-new (the same with a new
+order in FlickRocket before each view, outside the measure except with pyinstrument), order,
+prices, webhooks, healthz, floor (the fixed cost of an embedded request: a constant page served
+through the session, the installation check and every middleware, from bench/floor_urls.py).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tests.sandbox_server import SandboxServer  # noqa: E402
 PAGES = {
     "open": "/fulfillments/",
     "fetch": "/fulfillments/?refresh=1",
+    "fetch-new": "/fulfillments/?refresh=1",  # a new order before each view: the list changed
     "order": "/fulfillments/{order_id}/",
     "prices": "/prices/",
     "webhooks": "/subscriptions/",
@@ -45,8 +48,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--page", choices=sorted(PAGES), default="open")
-    parser.add_argument("--profiler", choices=["cprofile", "pyinstrument"], default="cprofile")
+    parser.add_argument("--profiler", choices=["cprofile", "pyinstrument", "none"], default="cprofile")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", choices=["cumulative", "tottime", "ncalls"], default="cumulative")
     parser.add_argument(
         "--empty-bucket", action="store_true", help="every FlickRocket call answered 429 (rate limited)"
     )
@@ -90,6 +94,11 @@ def main() -> None:
             client.get(url)  # takes the one call the bucket has
         client.get(url)  # warm: templates compiled, caches filled
 
+        def before_view():
+            if args.page == "fetch-new":
+                sandbox.create_order(1202)
+
+        before_view()
         sandbox.clear_calls()
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
@@ -111,29 +120,42 @@ def main() -> None:
         print(f"CPU time per view (unprofiled, in-process, test client included): {cpu_ms:.3f} ms")
 
         started = time.perf_counter()
-        if args.profiler == "pyinstrument":
+        if args.profiler == "none":
+            # This process's CPU (the app and the test client, never the sandbox): far steadier
+            # than wall time on a shared machine.
+            cpu = 0.0
+            for _ in range(args.repeat):
+                before_view()
+                cpu -= time.process_time()
+                client.get(url)
+                cpu += time.process_time()
+            print(f"CPU per view (unprofiled): {cpu / args.repeat * 1000:.1f} ms")
+        elif args.profiler == "pyinstrument":
             from pyinstrument import Profiler
 
             profiler = Profiler(interval=0.0005)
             profiler.start()
             for _ in range(args.repeat):
+                before_view()
                 client.get(url)
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False, show_all=False))
         else:
             profile = cProfile.Profile()
-            profile.enable()
             for _ in range(args.repeat):
+                before_view()
+                profile.enable()
                 client.get(url)
-            profile.disable()
+                profile.disable()
             out = io.StringIO()
             stats = pstats.Stats(profile, stream=out)
             total_calls = stats.total_calls
-            stats.sort_stats("cumulative").print_stats(args.top)
+            stats.sort_stats(args.sort).print_stats(args.top)
             print(f"function calls per view: {total_calls / args.repeat:,.0f}")
             print(out.getvalue())
         elapsed = (time.perf_counter() - started) / args.repeat * 1000
-        print(f"wall time per view (profiled, machine-dependent): {elapsed:.1f} ms")
+        how = "unprofiled" if args.profiler == "none" else "profiled"
+        print(f"wall time per view ({how}, machine-dependent): {elapsed:.1f} ms")
 
 
 if __name__ == "__main__":

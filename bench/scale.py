@@ -1,7 +1,10 @@
 """Scale: how page cost grows from 100 to 10,000 open orders, and the peak memory of a web
 process at 10,000.
 
-    .venv/bin/python bench/scale.py [--sizes 100,1000,5000,10000] [--repeat 15]
+    .venv/bin/python bench/scale.py [--sizes 100,1000,5000,10000] [--repeat 15] [--page-cache-bytes 0]
+
+Warm views are served from the page each process keeps (frapp/pagecache.py) after the first;
+``--page-cache-bytes 0`` renders every view, as the first view after a change is.
 """
 
 import argparse
@@ -13,6 +16,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,1000,5000,10000")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--page-cache-bytes", default=None, help="PAGE_CACHE_BYTES for the app (0: off)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -20,7 +24,8 @@ def main() -> None:
     baseline = None
     for size in sizes:
         # one gunicorn worker, so its peak memory is the page's own
-        with running(size, workers=1, threads=2) as (sandbox, app):
+        extra_env = {} if args.page_cache_bytes is None else {"PAGE_CACHE_BYTES": args.page_cache_bytes}
+        with running(size, workers=1, threads=2, extra_env=extra_env) as (sandbox, app):
             app.install(1202)
             session = app.launch(1202)
             session.get(app.url + session.app_prefix + "/fulfillments/", timeout=120)

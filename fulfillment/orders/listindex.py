@@ -31,16 +31,17 @@ class Entry(msgspec.Struct, frozen=True, gc=False, array_like=True):
     haystack: str
 
 
-def haystack(order: fr.Fulfillment) -> str:
+def entry_for(order: fr.Fulfillment, pos: int = -1) -> Entry:
+    """The entry search, filters and sorts read; the haystack is what search matches (order id,
+    name, city, country, product titles and GTINs)."""
+    # One pass over the line items for both the haystack and the weight (``total_grams``):
+    # a fresh fetch builds an entry per order, and the separate passes were a third of it.
     address = order.shipping_address
     parts = [str(order.id), address.name, address.city, address.country_name, address.country_code]
+    grams = 0
     for item in order.line_items:
-        parts += [item.title, item.gtin]
-    return "\n".join(parts).casefold()
-
-
-def entry_for(order: fr.Fulfillment, pos: int = -1) -> Entry:
-    address = order.shipping_address
+        parts += (item.title, item.gtin)
+        grams += item.grams * item.quantity
     return Entry(
         pos=pos,
         id=order.id,
@@ -48,9 +49,9 @@ def entry_for(order: fr.Fulfillment, pos: int = -1) -> Entry:
         country_code=address.country_code,
         country_key=address.country_name.casefold(),
         name_key=address.name.casefold(),
-        total_grams=order.total_grams,
+        total_grams=grams,
         shipping_model=order.shipping_model,
-        haystack=haystack(order),
+        haystack="\n".join(parts).casefold(),
     )
 
 
@@ -71,9 +72,10 @@ def decode_one(raw: msgspec.Raw | bytes) -> fr.Fulfillment:
 
 
 class Compact(msgspec.Struct, gc=False):
-    """One stored list: its raw slices (views into the stored bytes), entries in list order,
+    """One stored list: its bytes and raw slices (views into them), entries in list order,
     the countries and shipping models the filters offer, and the open/shipped status by id."""
 
+    body: bytes
     raws: list[msgspec.Raw]
     entries: list[Entry]
     countries: list[tuple[str, str]]
@@ -107,6 +109,7 @@ def compact(body: bytes, orders: Iterable[fr.Fulfillment] | None = None) -> Comp
         if order.is_shipped:
             shipped.add(order.id)
     return Compact(
+        body=body,
         raws=raws,
         entries=entries,
         countries=sorted(countries, key=lambda pair: pair[1]),

@@ -1,6 +1,10 @@
 """Rendered list rows, kept per process: most of a warm list view's own time was Django
 rendering the same 50 rows again (about 27 variables each), though a row only changes with
-its list's revision, our pending change on it, the language and the session's URL prefix.
+its order's data, our pending change on it, the language and the session's URL prefix.
+
+A row is kept by its order's content (the frozen, hashable ``Fulfillment`` itself, compared
+field by field), not by its list's revision: a fresh fetch gives the list a new revision, and
+keyed by that every row rendered again though most orders had not changed.
 
 Only rows without a change of ours are kept (a change's state, attempts and error move on
 their own). The per-request parts of a row, the CSRF token and the form's idempotency key, are
@@ -33,14 +37,19 @@ _lock = threading.Lock()
 
 
 def attach_html(request, rows, *, kind: str, revision: tuple) -> None:
-    """Give each row without a pending change its rendered HTML as ``row.html``."""
+    """Give each row without a pending change its rendered HTML as ``row.html``.
+
+    ``revision`` is the stored list's; only its first part, the cache row (one shop, one list),
+    goes into the key, so a row is never shared between shops however alike their orders.
+    """
     template = None
     token = get_token(request)
-    context = (revision, kind, get_language(), get_script_prefix())
+    context = (revision[:1], kind, get_language(), get_script_prefix())
     for row in rows:
         if row.update is not None:
             continue
-        key = (*context, row.id)
+        # The template reads nothing of the row but its order (and ``update``, None here).
+        key = (*context, row.order)
         with _lock:
             html = _rows.get(key)
             if html is not None:

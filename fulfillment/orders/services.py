@@ -13,7 +13,6 @@ from datetime import date, datetime, time, timedelta
 
 import msgspec
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +24,7 @@ from fulfillment.outbox.services import change_order
 from oauth.clients import client_for
 
 from . import listindex
+from .liststore import held_list, remember_list, revision
 from .models import ListCache
 from .selectors import (
     OrderList,
@@ -65,7 +65,11 @@ def order_list(
     fresh_after = timezone.now() - timedelta(seconds=_fresh_seconds())
     problem, asked_again_at = "", None
     if cache is None or refresh or cache.version < version or cache.fetched_at < fresh_after:
+        previous = None
         if cache is not None:
+            # Kept through the fetch: when FlickRocket sends the same list again, it serves as the
+            # new one (a changed list replaces it at once).
+            previous = listindex.held(cache.pk, revision(cache))
             listindex.forget(cache.pk)
         try:
             orders = _fetch(company_id, kind, created_at_min, created_at_max)
@@ -73,15 +77,28 @@ def order_list(
             if cache is None:
                 raise
             problem, asked_again_at = problem_text(exc), retry_at(exc)
+            if previous is not None:
+                listindex.remember(cache.pk, revision(cache), previous)
         else:
             # Kept: it is what lets pages and the outbox work while FlickRocket is down.
             body = msgspec.json.encode(orders)
+            same = previous is not None and previous.body == body
             cache = remember_list(
-                company_id=company_id, kind=kind, params=params, body=body, count=len(orders), version=version
+                company_id=company_id,
+                kind=kind,
+                params=params,
+                body=body,
+                count=len(orders),
+                version=version,
+                stored=cache,
+                same_body=same,
             )
-            listindex.remember(cache.pk, _revision(cache), listindex.compact(body, orders))
-            del orders, body
-    held = _compact(cache)
+            # The same bytes give the same compact list (and its sorts): only the revision is new.
+            fresh = previous if same else listindex.compact(body, orders)
+            listindex.remember(cache.pk, revision(cache), fresh)
+            del orders, body, fresh
+        del previous
+    held = held_list(cache)
     latest = latest_changes(company_id=company_id, since=cache.fetched_at)
     extra: dict[int, fr.Fulfillment] = {}
 
@@ -115,7 +132,7 @@ def order_list(
         version=version,
         countries=held.countries,
         shipping_models=held.shipping_models,
-        revision=(cache.pk, *_revision(cache)),
+        revision=(cache.pk, *revision(cache)),
     )
 
 
@@ -140,19 +157,6 @@ def order_list_for_page(**kwargs) -> OrderList | Unavailable:
         return Unavailable(problem_text(exc))
 
 
-def _revision(cache: ListCache) -> tuple:
-    return (cache.fetched_at, cache.version)
-
-
-def _compact(cache: ListCache) -> listindex.Compact:
-    held = listindex.held(cache.pk, _revision(cache))
-    if held is None:
-        body = ListCache.objects.values_list("body", flat=True).get(pk=cache.pk)
-        held = listindex.compact(bytes(body))
-        listindex.remember(cache.pk, _revision(cache), held)
-    return held
-
-
 def decode_orders(body: bytes) -> list[fr.Fulfillment]:
     """A stored list's bytes, straight into Fulfillments (they were encoded from them)."""
     try:
@@ -170,28 +174,6 @@ def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillm
     low = datetime.combine(created_at_min, time.min) if created_at_min else None
     high = datetime.combine(created_at_max, time.max.replace(microsecond=0)) if created_at_max else None
     return client.all_fulfillments(created_at_min=low, created_at_max=high)
-
-
-def remember_list(
-    *, company_id: int, kind: str, params: str, body: bytes, count: int, version: int
-) -> ListCache:
-    # A plain UPDATE: update_or_create read the old body (megabytes for a big shop) only to
-    # overwrite it.
-    where = {"company_id": company_id, "kind": kind, "params": params}
-    fields = {"body": body, "count": count, "fetched_at": timezone.now(), "version": version}
-    if not ListCache.objects.filter(**where).update(**fields):
-        try:
-            with transaction.atomic():
-                ListCache.objects.create(**where, **fields)
-        except IntegrityError:  # another view stored this list first: ours is newer
-            ListCache.objects.filter(**where).update(**fields)
-    if connection.vendor == "sqlite":
-        # SQLite keeps a copy of a statement's last bound values until it is bound again, and
-        # Python keeps the statement cached per connection (one per web thread): the same
-        # UPDATE with an empty body lets go of the list's megabytes. It matches no row.
-        empty = {"company_id": -1, "kind": kind, "params": params}
-        ListCache.objects.filter(**empty).update(**{**fields, "body": b""})
-    return ListCache.objects.defer("body").get(**where)
 
 
 def invalidate_lists(*, company_id: int) -> None:

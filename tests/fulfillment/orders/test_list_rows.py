@@ -135,3 +135,38 @@ def test_order_data_containing_an_old_fixed_slot_name_is_not_filled_in(shop, san
     html = shop.get(url).content.decode()  # the second view renders from the kept rows
     row = html[html.index(f'<tr id="order-{order["id"]}"') :]
     assert "csrf-slot-4f1c9a form-key-slot-8b2e7d" in row[: row.index("</tr>")]
+
+
+@pytest.fixture
+def rendered(monkeypatch):
+    """Order ids of the list rows rendered from the template in this process."""
+    from fulfillment.orders import rowcache
+
+    seen = []
+    original = rowcache.get_template
+
+    def counting(name):
+        template = original(name)
+
+        class Counting:
+            def render(self, context):
+                seen.append(context["row"].id)
+                return template.render(context)
+
+        return Counting()
+
+    monkeypatch.setattr(rowcache, "get_template", counting)
+    return seen
+
+
+def test_a_fresh_fetch_renders_again_only_the_rows_whose_order_changed(shop, sandbox, rendered):
+    from oauth.clients import client_for
+
+    first = shop.get("fulfillments/?sort=id")
+    ids = [row.id for row in first.context["page"].object_list]
+    client_for(1202).update_fulfillment(ids[3], tracking_number="CHANGED-1")
+    rendered.clear()
+    html = shop.get("fulfillments/?sort=id&refresh=1").content.decode()
+    assert rendered == [ids[3]]
+    row = html[html.index(f'<tr id="order-{ids[3]}"') :]
+    assert "CHANGED-1" in row[: row.index("</tr>")]
