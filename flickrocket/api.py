@@ -97,6 +97,7 @@ class FlickRocketClient:
     # -- the one place that turns HTTP into bytes or typed errors --
 
     def _call(self, method: str, path: str, *, retry_safe: bool | None = None, **kwargs: Any) -> bytes:
+        self.transport.raise_if_paused()  # before the token: a paused call needs none
         token = self._token(None)
         refreshed = False
         while True:

@@ -151,6 +151,11 @@ class Transport:
         self.calls = 0
         self.wait_seconds = 0.0  # time spent waiting on FlickRocket, for page-cost benchmarks
 
+    def raise_if_paused(self) -> None:
+        """``RateLimited`` while the platform's last ``Retry-After`` for this shop lasts."""
+        if self.pause is not None and (left := self.pause.remaining()) > 0:
+            raise RateLimited(retry_after=left)
+
     @property
     def timeout(self) -> tuple[float, float]:
         return (self.policy.connect_timeout, self.policy.read_timeout)
@@ -170,8 +175,8 @@ class Transport:
         """
         retry_safe = method in ("GET", "PUT") if retry_safe is None else retry_safe
         rate_wait = self.policy.max_rate_wait if max_rate_wait is None else max_rate_wait
-        if self.pause is not None and not exchange and (left := self.pause.remaining()) > 0:
-            raise RateLimited(retry_after=left)
+        if not exchange:
+            self.raise_if_paused()
         attempt = 0
         while True:
             attempt += 1

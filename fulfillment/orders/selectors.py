@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 import flickrocket as fr
+from frapp.precompiled import PrecompiledSelect
 from fulfillment.outbox.models import CompanyOutbox, PendingUpdate
 from fulfillment.outbox.selectors import stuck_after
 
@@ -131,6 +132,8 @@ def cached_order_index(company_id: int) -> dict[int, dict]:
 _found: OrderedDict[tuple, fr.Fulfillment | None] = OrderedDict()
 _found_lock = threading.Lock()
 _FOUND_LIMIT = 500
+# Read on every view of an order page while FlickRocket does not answer: compiled once.
+_LIST_REVISIONS = PrecompiledSelect(ListCache, where=("company_id",), columns=("id", "fetched_at", "version"))
 
 
 def cached_order(*, company_id: int, order_id: int) -> fr.Fulfillment | None:
@@ -141,11 +144,7 @@ def cached_order(*, company_id: int, order_id: int) -> fr.Fulfillment | None:
 def cached_copy(*, company_id: int, order_id: int) -> tuple[fr.Fulfillment | None, datetime | None]:
     """``cached_order``, and when the oldest list we hold was fetched: our changes accepted
     after that may not show in the copy yet."""
-    revisions = tuple(
-        ListCache.objects.filter(company_id=company_id)
-        .order_by("pk")
-        .values_list("pk", "fetched_at", "version")
-    )
+    revisions = tuple(sorted(_LIST_REVISIONS.rows(company_id)))
     oldest = min((fetched_at for _, fetched_at, _ in revisions), default=None)
     key = (company_id, order_id, revisions)
     with _found_lock:
