@@ -9,7 +9,7 @@ through the session, the installation check and every middleware (``bench/floor_
 loaded only by the benchmark).
 
     .venv/bin/python bench/page_cost.py [--orders 1000] [--repeat 40] [--workers 2]
-        [--empty-bucket] [--page-cache-bytes 0] [--floor]
+        [--empty-bucket] [--page-cache-bytes 0] [--floor] [--bucket 40]
         [--database-url postgres://postgres@127.0.0.1:5432/frbench]  (flushes that database)
 """
 
@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--empty-bucket", action="store_true")
     parser.add_argument("--page-cache-bytes", default=None, help="PAGE_CACHE_BYTES for the app (0: off)")
     parser.add_argument("--floor", action="store_true")
+    parser.add_argument("--bucket", type=int, default=None, help="the sandbox's bucket size (default: 40)")
     args = parser.parse_args()
 
     pages, extra_env = PAGES, {}
@@ -84,6 +85,8 @@ def main() -> None:
     if args.page_cache_bytes is not None:
         extra_env["PAGE_CACHE_BYTES"] = args.page_cache_bytes
     options = {"workers": args.workers, "database_url": args.database_url, "extra_env": extra_env}
+    if args.bucket:
+        options["sandbox_overrides"] = {"bucket_size": args.bucket}
     with running(args.orders, **options) as (sandbox, app):
         app.install(1202)
         session = app.launch(1202)
