@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
 
 class FrappConfig(AppConfig):
@@ -12,9 +12,16 @@ class FrappConfig(AppConfig):
         from frapp.logging import install_redaction
 
         install_redaction()
-        # After every migrate, not in a migration: a table created or rebuilt later must be
-        # covered too (SQLite's schema editor drops a table's triggers when it rebuilds it).
+        # Around every migrate, not in a migration: a table created or changed later must be
+        # covered too, and SQLite cannot rebuild a table that another table's trigger names.
+        pre_migrate.connect(_drop_version_triggers, sender=self)
         post_migrate.connect(_install_version_triggers, sender=self)
+
+
+def _drop_version_triggers(sender, using, **kwargs):
+    from frapp.dataversion import drop_triggers
+
+    drop_triggers(using=using)
 
 
 def _install_version_triggers(sender, using, **kwargs):

@@ -18,6 +18,7 @@ own writes bump the version only at commit), or a response the view did not ``ke
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -33,11 +34,18 @@ from django.http import HttpResponse
 from django.urls import get_script_prefix
 from django.utils.translation import get_language
 
-from .dataversion import current_version
+from .dataversion import current_version, is_complete
+
+logger = logging.getLogger(__name__)
 
 KEPT_SECONDS = 30
 _HTMX_HEADERS = ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
 _recording: ContextVar[list[str] | None] = ContextVar("pagecache_recording", default=None)
+_deadline: ContextVar[list[float] | None] = ContextVar("pagecache_deadline", default=None)
+# Memory a kept page holds besides its content: its key (the full path), headers, bookkeeping.
+_ENTRY_OVERHEAD = 1024
+_LONGEST_PATH = 2048  # a longer URL (a pasted search) is served, never kept
+_ENTRIES = 1000
 
 
 def fresh_token() -> str:
@@ -48,6 +56,15 @@ def fresh_token() -> str:
     if recorded is not None:
         recorded.append(value)
     return value
+
+
+def changes_at(when: float) -> None:
+    """Called while a page renders: what it shows changes by itself at ``when`` (a
+    ``time.time()``), as a change waiting too long starts to need attention. Kept until then
+    at the latest."""
+    recorded = _deadline.get()
+    if recorded is not None and when < recorded[0]:
+        recorded[0] = when
 
 
 def keep(response: HttpResponse, *, until: float | None = None) -> HttpResponse:
@@ -102,29 +119,51 @@ def serve(request, *, render: Callable[[], HttpResponse], vary: tuple = ()) -> H
             _pages.move_to_end(key)
     if page is not None and page.version == version and time.time() < page.until:
         return page.response()
-    token = _recording.set([])
+    token, deadline = _recording.set([]), _deadline.set([float("inf")])
     try:
         response = render()
-        tokens = _recording.get()
+        tokens, changes = _recording.get(), _deadline.get()[0]
     finally:
         _recording.reset(token)
+        _deadline.reset(deadline)
     until = getattr(response, "keep_until", None)
     if until is not None and _keepable(response):
-        _store(key, _page_of(response, version=version, until=until, tokens=tokens))
+        _store(key, _page_of(response, version=version, until=min(until, changes), tokens=tokens))
     return response
 
 
+_checked = False
+_complete = False
+
+
+def _versions_work() -> bool:
+    """Once per process: are the data version triggers all there? Without them a write would
+    not move the version and a kept page would show what was true before it."""
+    global _checked, _complete
+    if not _checked:
+        _complete = is_complete()
+        _checked = True
+        if not _complete:
+            logger.error("Kept pages are off: the data version triggers are missing (run migrate).")
+    return _complete
+
+
 def clear() -> None:
-    global _bytes
+    """Forget every kept page (and whether the triggers were checked: tests migrate anew)."""
+    global _bytes, _checked
     with _lock:
         _pages.clear()
         _bytes = 0
+        _checked = False
 
 
 def _key(request, vary: tuple) -> tuple | None:
     if request.method != "GET" or not getattr(request, "embedded", False) or request.company_id is None:
         return None
-    if connection.in_atomic_block or not settings.PAGE_CACHE_BYTES:
+    if connection.in_atomic_block or not settings.PAGE_CACHE_BYTES or not _versions_work():
+        return None
+    path = request.get_full_path()
+    if len(path) > _LONGEST_PATH:
         return None
     queued = getattr(getattr(request, "_messages", None), "_queued_messages", None)
     if queued or "_messages" in request.session:
@@ -133,7 +172,7 @@ def _key(request, vary: tuple) -> tuple | None:
         request.company_id,
         request.flickrocket_user_id,
         get_script_prefix(),  # the session
-        request.get_full_path(),
+        path,
         get_language(),
         tuple(request.headers.get(h) for h in _HTMX_HEADERS),
         *vary,
@@ -156,13 +195,14 @@ def _page_of(response: HttpResponse, *, version: int, until: float, tokens: list
         parts = tuple(pattern.split(content))
     else:
         parts = (content,)
+    headers = tuple(response.items())
     return _Page(
         version=version,
         until=until,
         status=response.status_code,
-        headers=tuple(response.items()),
+        headers=headers,
         parts=parts,
-        size=len(content),
+        size=len(content) + sum(len(k) + len(v) for k, v in headers) + _ENTRY_OVERHEAD,
     )
 
 
@@ -171,12 +211,13 @@ def _store(key: tuple, page: _Page) -> None:
     limit = settings.PAGE_CACHE_BYTES
     if page.size > limit // 4:
         return
+    size = page.size + len(key[3])  # the path, the key's one part of any length
     with _lock:
         old = _pages.pop(key, None)
         if old is not None:
-            _bytes -= old.size
+            _bytes -= old.size + len(key[3])
         _pages[key] = page
-        _bytes += page.size
-        while _bytes > limit:
-            _, dropped = _pages.popitem(last=False)
-            _bytes -= dropped.size
+        _bytes += size
+        while _bytes > limit or len(_pages) > _ENTRIES:
+            dropped_key, dropped = _pages.popitem(last=False)
+            _bytes -= dropped.size + len(dropped_key[3])

@@ -14,10 +14,11 @@ from functools import cached_property
 
 import msgspec
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 import flickrocket as fr
+from frapp import pagecache
 from frapp.precompiled import PrecompiledSelect
 from fulfillment.outbox.models import CompanyOutbox, PendingUpdate
 from fulfillment.outbox.selectors import stuck_after
@@ -280,13 +281,18 @@ def nav_counts(*, company_id: int) -> dict:
         for c in ListCache.objects.filter(company_id=company_id, params="").only("kind", "count")
     }
     # One query for both counts: the nav is on every page.
+    stuck_before = stuck_after()
     changes = PendingUpdate.objects.filter(company_id=company_id).aggregate(
         pending=Count("id", filter=Q(state__in=PendingUpdate.ACTIVE)),
         stuck=Count(
             "id",
-            filter=Q(state=State.REFUSED) | Q(state__in=PendingUpdate.ACTIVE, created_at__lt=stuck_after()),
+            filter=Q(state=State.REFUSED) | Q(state__in=PendingUpdate.ACTIVE, created_at__lt=stuck_before),
         ),
+        next_stuck=Min("created_at", filter=Q(state__in=PendingUpdate.ACTIVE, created_at__gte=stuck_before)),
     )
+    if changes["next_stuck"] is not None:
+        # A kept page (frapp.pagecache) must count that change as needing attention in time.
+        pagecache.changes_at((changes["next_stuck"] - stuck_before + timezone.now()).timestamp())
     opened, shipped, every = caches.get("open"), caches.get("shipped"), caches.get("all")
     # Every order is open or shipped: two known counts give the third without asking FlickRocket.
     if shipped is None and None not in (opened, every):

@@ -7,14 +7,19 @@ each write committed on its own.
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from frapp import pagecache
+from frapp.dataversion import current_version, drop_triggers, install_triggers
 from fulfillment.outbox.models import PendingUpdate
 from oauth.clients import client_for
+from tests.factories import deliver_webhook, webhook_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -198,3 +203,70 @@ def test_while_flickrocket_asks_to_wait_the_older_list_is_kept(shop, sandbox, se
         again = shop.get("fulfillments/")
     assert b'id="stale-banner"' in again.content
     assert len(queries) == 3, [q["sql"][:80] for q in queries.captured_queries]
+
+
+TABLE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "order-table"}
+
+
+def test_kept_pages_hold_no_more_than_page_cache_bytes_with_the_paths_they_are_kept_under(shop, settings):
+    """A page is kept under its full path: a few hundred bytes of table under kilobytes of
+    search text must count as what it holds."""
+    settings.PAGE_CACHE_BYTES = 64 * 1024
+    shop.get("fulfillments/")
+    search = "x" * 1500
+    for n in range(120):
+        assert shop.get(f"fulfillments/?q=nomatch{n}&pad={search}", **TABLE).status_code == 200
+    held = sum(
+        sum(len(part) for part in page.parts) + sum(len(k) + len(v) for k, v in page.headers) + len(key[3])
+        for key, page in pagecache._pages.items()
+    )
+    assert pagecache._pages
+    assert held <= pagecache._bytes <= settings.PAGE_CACHE_BYTES
+
+
+def test_a_path_longer_than_two_kilobytes_is_served_but_never_kept(shop):
+    shop.get("fulfillments/")
+    assert shop.get(f"fulfillments/?q={'x' * 3000}", **TABLE).status_code == 200
+    assert not any(len(key[3]) > 2048 for key in pagecache._pages)
+
+
+def test_a_change_that_has_waited_too_long_shows_as_needing_attention_on_time(shop, sandbox, settings):
+    """The navigation's "need attention" count moves with the clock, not with any write: a kept
+    page is kept only until the oldest waiting change turns into one needing attention."""
+    settings.FULFILLMENT_STUCK_SECONDS = 1
+    shop.get("fulfillments/")
+    PendingUpdate.objects.create(
+        company_id=1202,
+        order_id=open_order(sandbox),
+        user_id="4711",
+        tracking_number="1Z999AA10123456784",
+        status=100,
+        source="single",
+        next_attempt_at=timezone.now() + timedelta(hours=1),
+    )
+    shop.get("fulfillments/")
+    assert b"1 sending" in shop.get("fulfillments/").content  # kept
+    time.sleep(1.1)
+    assert b"1 need attention" in shop.get("fulfillments/").content
+
+
+def test_a_forged_webhook_does_not_throw_away_a_shops_kept_pages(shop):
+    """A refused delivery is recorded under the company its unverified body claims: no kept page
+    shows deliveries, so their table moves no version."""
+    shop.get("fulfillments/")
+    shop.get("fulfillments/")
+    before = current_version(1202)
+    forged = webhook_body(1202, "order/create", {"type": "order", "id": "1"}, secret="guessed")
+    assert deliver_webhook(Client(), forged).status_code == 401
+    assert current_version(1202) == before
+
+
+def test_without_the_version_triggers_no_page_is_kept(shop):
+    drop_triggers()
+    try:
+        pagecache.clear()
+        shop.get("fulfillments/")
+        shop.get("fulfillments/")
+        assert not pagecache._pages
+    finally:
+        install_triggers()
