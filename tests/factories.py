@@ -75,3 +75,18 @@ def deliver_webhook(client, body, **extra):
     """POST a delivery (a dict, or raw bytes/str) to the public receiver like FlickRocket."""
     raw = body if isinstance(body, bytes | str) else json.dumps(body)
     return client.post("/webhooks/flickrocket", data=raw, content_type="application/json", **extra)
+
+
+def make_pending_update(company_id: int = 1202, order_id: int = 1, **fields):
+    """A queued shipment of ours, written straight to the outbox (no FlickRocket involved)."""
+    from fulfillment.outbox.models import PendingUpdate
+
+    values = {
+        "user_id": "4711",
+        "tracking_number": "1Z",
+        "status": 100,
+        "source": "single",
+        "next_attempt_at": timezone.now(),
+        **fields,
+    }
+    return PendingUpdate.objects.create(company_id=company_id, order_id=order_id, **values)

@@ -5,25 +5,13 @@ at commit."""
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.utils import timezone
 
 from frapp.dataversion import current_version, expected_triggers, install_triggers, installed_triggers
 from fulfillment.outbox.models import AuditEntry, PendingUpdate, UpdateEvent
 from fulfillment.packing.models import PackingSettings
+from tests.factories import make_pending_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def pending(company_id: int, order_id: int = 1) -> PendingUpdate:
-    return PendingUpdate.objects.create(
-        company_id=company_id,
-        order_id=order_id,
-        user_id="4711",
-        tracking_number="1Z",
-        status=100,
-        source="single",
-        next_attempt_at=timezone.now(),
-    )
 
 
 def test_every_table_holding_a_companys_rows_has_its_triggers():
@@ -36,7 +24,7 @@ def test_every_table_holding_a_companys_rows_has_its_triggers():
 
 
 def test_insert_update_and_delete_move_only_that_companys_version():
-    update = pending(1202)
+    update = make_pending_update(1202)
     after_insert = current_version(1202)
     assert after_insert >= 1
     PendingUpdate.objects.filter(pk=update.pk).update(last_error="x")  # no signal, no save()
@@ -47,7 +35,7 @@ def test_insert_update_and_delete_move_only_that_companys_version():
 
 
 def test_a_row_without_company_of_its_own_moves_its_parents_company():
-    update = pending(1202)
+    update = make_pending_update(1202)
     before = current_version(1202)
     UpdateEvent.objects.create(update=update, kind="sent", detail="")
     assert current_version(1202) == before + 1

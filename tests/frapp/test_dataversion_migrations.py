@@ -5,26 +5,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
 from django.db import connection
-from django.utils import timezone
 
 from frapp.dataversion import current_version, expected_triggers, installed_triggers
 from fulfillment.imports.models import CsvImport
 from fulfillment.outbox.models import PendingUpdate
 from fulfillment.packing.models import Verification
+from tests.factories import make_pending_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def pending(company_id: int = 1202) -> PendingUpdate:
-    return PendingUpdate.objects.create(
-        company_id=company_id,
-        order_id=1,
-        user_id="4711",
-        tracking_number="1Z",
-        status=100,
-        source="single",
-        next_attempt_at=timezone.now(),
-    )
 
 
 def _widened(model, name: str):
@@ -58,7 +46,7 @@ def test_a_later_migration_can_still_alter_a_field_of_a_table_whose_children_hav
         with connection.schema_editor() as editor:
             editor.alter_field(model, old, new)
         emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
-        pending(1202)  # and the triggers work on the rebuilt table
+        make_pending_update(1202)  # and the triggers work on the rebuilt table
         assert installed_triggers() == expected_triggers(connection.vendor)
     finally:
         # Back to the schema the other tests expect, whatever happened above.
@@ -75,7 +63,7 @@ def test_after_rolling_frapp_back_to_zero_the_shop_can_still_write():
     triggers on every other table stay and write into it: every write to a company's rows fails."""
     call_command("migrate", "frapp", "zero", verbosity=0)
     try:
-        pending(1202)  # any write: the web's queueing, the worker's sending, the receiver's insert
+        make_pending_update(1202)  # any write: queueing, sending, receiving
     finally:
         with connection.cursor() as cursor:
             for name in installed_triggers():
@@ -96,7 +84,7 @@ def test_a_renamed_foreign_key_column_still_moves_the_parents_company_version(mo
     check (installed == expected) compares names only and still passes."""
     from fulfillment.outbox.models import UpdateEvent
 
-    update = pending(1202)
+    update = make_pending_update(1202)
     # What a RenameField("update" -> "parent_update") migration does on PostgreSQL, and the
     # model as the release that carries it describes the column.
     with connection.cursor() as cursor:

@@ -12,23 +12,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from fulfillment.outbox.models import PendingUpdate
+from tests.factories import make_pending_update
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'"),
 ]
-
-
-def change(company_id: int, n: int) -> int:
-    return PendingUpdate.objects.create(
-        company_id=company_id,
-        order_id=n,
-        user_id="4711",
-        tracking_number="1Z",
-        status=100,
-        source="single",
-        next_attempt_at=timezone.now(),
-    ).pk
 
 
 def claim(ids: list[int], errors: list, started: threading.Event) -> None:
@@ -48,8 +37,8 @@ def claim(ids: list[int], errors: list, started: threading.Event) -> None:
 
 
 def test_two_workers_claiming_changes_of_two_shops_in_opposite_orders_both_commit():
-    a1, b1 = change(1202, 1), change(4711, 1)
-    b2, a2 = change(4711, 2), change(1202, 2)
+    a1, b1 = make_pending_update(1202, 1).pk, make_pending_update(4711, 1).pk
+    b2, a2 = make_pending_update(4711, 2).pk, make_pending_update(1202, 2).pk
     errors: list = []
     holder_ready, release = threading.Event(), threading.Event()
 
