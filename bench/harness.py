@@ -59,6 +59,7 @@ class App:
         workers: int = 2,
         threads: int = 4,
         extra_env: dict | None = None,
+        gunicorn_args: tuple[str, ...] = (),
     ):
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
@@ -79,6 +80,7 @@ class App:
             **(extra_env or {}),
         }
         self.workers, self.threads = workers, threads
+        self.gunicorn_args = tuple(gunicorn_args)
         self.process: subprocess.Popen | None = None
         self.sandbox = sandbox
 
@@ -114,6 +116,7 @@ class App:
                 "--timeout",
                 "120",
                 "--no-control-socket",
+                *self.gunicorn_args,
             ],
             cwd=ROOT,
             env=self.env,
