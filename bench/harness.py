@@ -109,10 +109,14 @@ class App:
                 f"localhost:{self.port}",
                 "-w",
                 str(self.workers),
+                # As the Procfile runs production (see the reason there): gthread, and at most
+                # two connections per thread held by a process.
                 "-k",
                 "gthread",
                 "--threads",
                 str(self.threads),
+                "--worker-connections",
+                str(2 * self.threads),
                 "--timeout",
                 "120",
                 "--no-control-socket",
