@@ -85,15 +85,15 @@ def claim_batch(*, limit: int = DRAIN_BATCH, lease) -> list[WebhookDelivery]:
         return list(WebhookDelivery.objects.filter(id__in=ids).order_by("received_at", "id"))
 
 
-def drain(*, act, lease) -> int:
+def drain(*, act_batch, lease) -> int:
     """Act on waiting deliveries until none is left (or the budget is spent); returns how many."""
     deadline = time.monotonic() + DRAIN_BUDGET_SECONDS
     done = 0
     while True:
         batch = claim_batch(lease=lease)
-        for delivery in batch:
-            act(delivery)
-            done += 1
+        if batch:
+            act_batch(batch)
+            done += len(batch)
         if not batch:
             return done
         if time.monotonic() > deadline:
