@@ -12,6 +12,7 @@ closing the connection).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import Sequence
@@ -87,3 +88,28 @@ def fire(
 ) -> list[tuple[int, float, str]]:
     """Send every body to ``url``, ``concurrency`` at a time; (status, ms, error) per body, in order."""
     return asyncio.run(_fire(url, bodies, concurrency, method))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def settled(pids: list[int], *, quiet_ticks: float = 0.02, timeout: float = 30.0) -> None:
+    """Wait until these processes have started up: each under 4% of a core for half a second."""
+    deadline = time.monotonic() + timeout
+    before = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(pids)
+        if now - before < quiet_ticks * len(pids):
+            return
+        before = now

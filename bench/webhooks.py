@@ -1,15 +1,18 @@
 """Webhook burst: 2,000 deliveries fired concurrently at gunicorn, then a check that every
 good one was stored and acted on exactly once, every bad one refused, and none lost.
 
-    .venv/bin/python bench/webhooks.py [--total 2000] [--concurrency 200] [--workers 3]
+    .venv/bin/python bench/webhooks.py [--total 2000] [--concurrency 200] [--workers 3] [--warm-up 400]
 
 The deliveries are fired by ``bench/burst.py`` (one asyncio loop, raw sockets, one connection
 per delivery with ``Connection: close``): it costs the shared CPU a fraction of what 200
 ``requests`` threads did, and its latencies no longer include the client's own GIL waits.
 
 SQLite (a fresh file) by default; PostgreSQL when DATABASE_URL is set (the harness flushes
-that database first, so point it at a scratch one). Two ``db_worker`` processes act on the
-deliveries while the burst is still arriving, as in production.
+that database first, so point it at a scratch one). Two ``db_worker`` processes, polling at
+the Procfile's interval (1 s), act on the deliveries while the burst is still arriving, as in
+production. As in production, the burst meets running processes: the workers have started up
+and the web processes have served a warm-up burst (``--warm-up 400``, printed, not counted, to
+a shop left out of the checks); ``--warm-up 0`` measures a cold server.
 
 The mix: unique signed deliveries (mostly ``order/create`` for installed shops, some for a
 shop without an installation, some topics the app only records), exact resends of some of
@@ -30,110 +33,12 @@ import sys
 import time
 from collections import Counter
 
-from burst import fire
+from burst import cpu_seconds, fire, settled
 from harness import ROOT, App, percentile
+from webhook_mix import SECRET, UNINSTALLED_COMPANY, WARM_UP_COMPANY, build
 
 from sandbox.signing import sign_webhook
 from tests.sandbox_server import SandboxServer
-
-SECRET = os.environ.get("FLICKROCKET_CLIENT_SECRET", "sandbox-app-secret")
-UNINSTALLED_COMPANY = 990_001  # deliveries for a shop without the app: acknowledged, recorded
-
-
-def build(total: int, companies: list[int], rng: random.Random) -> list[dict]:
-    """The burst, shuffled. Each item: kind, expected status, raw body, and what it means."""
-    n_dupes = total * 10 // 100
-    n_bad_sig = total * 8 // 100
-    n_unsigned = total * 2 // 100
-    n_malformed = total * 8 // 100
-    n_unique = total - n_dupes - n_bad_sig - n_unsigned - n_malformed
-    items = []
-    order_id = 700_000
-    for i in range(n_unique):
-        order_id += 1
-        if i % 20 == 19:
-            company, topic = UNINSTALLED_COMPANY, "order/create"
-        elif i % 20 == 18:
-            company, topic = rng.choice(companies), "customer/update"
-        else:
-            company, topic = rng.choice(companies), "order/create"
-        kind = "order" if topic == "order/create" else "customer"
-        body = sign_webhook(
-            SECRET,
-            {
-                "company_id": company,
-                "producer": "shop",
-                "scope": topic,
-                "data": {"type": kind, "id": str(order_id)},
-            },
-        )
-        items.append(
-            {
-                "kind": "good",
-                "status": {200},
-                "raw": json.dumps(body).encode(),
-                "company": company,
-                "topic": topic,
-            }
-        )
-    originals = [item for item in items]
-    for _ in range(n_dupes):
-        items.append({**rng.choice(originals), "kind": "duplicate"})
-    for i in range(n_bad_sig):
-        body = sign_webhook(
-            "not-the-app-secret",
-            {
-                "company_id": rng.choice(companies),
-                "producer": "shop",
-                "scope": "app/uninstalled",
-                "data": {"type": "app", "id": f"forged-{i}"},
-            },
-        )
-        items.append({"kind": "bad-signature", "status": {401}, "raw": json.dumps(body).encode()})
-    for i in range(n_unsigned):
-        body = {
-            "company_id": rng.choice(companies),
-            "producer": "shop",
-            "scope": "app/uninstalled",
-            "data": {"type": "app", "id": f"unsigned-{i}"},
-        }
-        items.append({"kind": "unsigned", "status": {401}, "raw": json.dumps(body).encode()})
-    malformed = [
-        (b"this is not json", {400}),
-        (b"[1, 2, 3]", {400}),
-        (json.dumps(sign_webhook(SECRET, {"producer": "shop", "scope": "order/create"})).encode(), {400}),
-        (json.dumps({"company_id": 1, "scope": "x", "hash": "0", "pad": "x" * 70_000}).encode(), {413}),
-    ]
-    for i in range(n_malformed):
-        raw, status = malformed[i % len(malformed)]
-        items.append({"kind": "malformed", "status": status, "raw": raw})
-    rng.shuffle(items)
-    return items
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time these processes have used so far (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
-def settled(pids: list[int], *, quiet_ticks: float = 0.02, timeout: float = 30.0) -> None:
-    """Wait until these processes have started up: each under 4% of a core for half a second."""
-    deadline = time.monotonic() + timeout
-    before = cpu_seconds(pids)
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        now = cpu_seconds(pids)
-        if now - before < quiet_ticks * len(pids):
-            return
-        before = now
 
 
 def start_worker(app: App, interval: float) -> subprocess.Popen:
@@ -161,6 +66,12 @@ def main() -> int:
         default=1.0,
         help="db_worker's polling interval in s (the Procfile runs its default, 1 s)",
     )
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=400,
+        help="deliveries served (and not counted) before the measured burst; 0 for a cold server",
+    )
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
 
@@ -186,6 +97,45 @@ def main() -> int:
             app.stop()
 
 
+def warm_up(args, app: App, url: str) -> None:
+    """Serve a first burst before the measured one, as production's processes have.
+
+    A fresh process pays once for what it loads on first use (Django's lazy parts, each thread's
+    database connection): about 5 ms per delivery for its first few dozen, which made the first
+    tenth of a cold burst the slowest. Its figures are printed, not counted.
+    """
+    from fulfillment.webhooks.models import WebhookDelivery
+
+    bodies = [
+        json.dumps(
+            sign_webhook(
+                SECRET,
+                {
+                    "company_id": WARM_UP_COMPANY,
+                    "producer": "shop",
+                    "scope": "order/create",
+                    "data": {"type": "order", "id": f"warm-up-{i}"},
+                },
+            )
+        ).encode()
+        for i in range(args.warm_up)
+    ]
+    started = time.perf_counter()
+    replies = fire(url, bodies, concurrency=args.concurrency)
+    took = time.perf_counter() - started
+    latencies = [ms for _, ms, _ in replies]
+    print(
+        f"warm-up (not counted): {len(bodies)} deliveries to a fresh server, {len(bodies) / took:.0f}/s, "
+        f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, "
+        f"statuses {dict(Counter(status for status, _, _ in replies))}"
+    )
+    waiting = WebhookDelivery.objects.filter(company_id=WARM_UP_COMPANY, processed_at__isnull=True)
+    deadline = time.monotonic() + 60
+    while waiting.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    settled(app.worker_pids())
+
+
 def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -> int:
     from fulfillment.orders.selectors import list_version
     from fulfillment.webhooks.models import WebhookDelivery
@@ -198,6 +148,8 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
     # Production's workers are running when a burst comes: their start (imports, Django setup,
     # about 0.5 s of CPU each) is neither measured nor left to compete with the burst.
     settled([w.pid for w in workers] + app.worker_pids())
+    if args.warm_up:
+        warm_up(args, app, url)
 
     print(
         f"{engine}, gunicorn {args.workers}x{args.threads} threads, {args.task_workers} task "
@@ -233,7 +185,7 @@ def run(args, app: App, companies: list[int], workers: list[subprocess.Popen]) -
         for i, _, _, _ in results
         if i["kind"] in ("good", "duplicate") and i["topic"] not in DEDUPLICATED_TOPICS
     )
-    stored = WebhookDelivery.objects.filter(signature_ok=True)
+    stored = WebhookDelivery.objects.filter(signature_ok=True).exclude(company_id=WARM_UP_COMPANY)
     stored_keys = set(stored.filter(topic__in=DEDUPLICATED_TOPICS).values_list("dedupe_key", flat=True))
     stored_other = stored.exclude(topic__in=DEDUPLICATED_TOPICS).count()
     lost = len(expected_keys - stored_keys) + max(0, sent_other - stored_other)
