@@ -123,3 +123,17 @@ def test_a_duplicate_inside_a_callers_transaction_leaves_that_transaction_usable
         assert receive_delivery(raw=body).reason == "stored"
         assert receive_delivery(raw=body).reason == "duplicate"
         assert WebhookDelivery.objects.count() == 1
+
+
+def test_on_sqlite_the_drain_pauses_after_each_batch_so_receivers_get_the_write_lock(db, monkeypatch):
+    make_installation(1202)
+    for n in range(queue.DRAIN_BATCH + 3):
+        store(1202, "order/create", n)
+    pauses = []
+    monkeypatch.setattr(queue.time, "sleep", pauses.append)
+
+    assert drain_webhook_deliveries.call() == queue.DRAIN_BATCH + 3
+
+    assert connection.vendor == "sqlite"
+    assert pauses == [queue.SQLITE_PAUSE_BETWEEN_BATCHES] * 2
+    assert list_version(company_id=1202) == queue.DRAIN_BATCH + 3
