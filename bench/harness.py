@@ -59,6 +59,7 @@ class App:
         workers: int = 2,
         threads: int = 4,
         extra_env: dict | None = None,
+        gunicorn_args: tuple[str, ...] = (),
     ):
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
@@ -83,6 +84,7 @@ class App:
             **(extra_env or {}),
         }
         self.workers, self.threads = workers, threads
+        self.gunicorn_args = tuple(gunicorn_args)
         self.process: subprocess.Popen | None = None
         self.sandbox = sandbox
 
@@ -111,13 +113,18 @@ class App:
                 f"localhost:{self.port}",
                 "-w",
                 str(self.workers),
+                # As the Procfile runs production (see the reason there): gthread, and at most
+                # two connections per thread held by a process.
                 "-k",
                 "gthread",
                 "--threads",
                 str(self.threads),
+                "--worker-connections",
+                str(2 * self.threads),
                 "--timeout",
                 "120",
                 "--no-control-socket",
+                *self.gunicorn_args,
             ],
             cwd=ROOT,
             env=self.env,

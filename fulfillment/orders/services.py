@@ -176,10 +176,14 @@ def _fetch(company_id, kind, created_at_min, created_at_max) -> list[fr.Fulfillm
     return client.all_fulfillments(created_at_min=low, created_at_max=high)
 
 
-def invalidate_lists(*, company_id: int) -> None:
-    """A new order arrived (webhook): the next list view fetches fresh, open pages are told."""
+def invalidate_lists(*, company_id: int, new_orders: int = 1) -> None:
+    """New orders arrived (webhook): the next list view fetches fresh, open pages are told.
+
+    The version counts the orders announced (a drained batch bumps it once by its count), so
+    "acted on once" stays visible in it.
+    """
     CompanyOutbox.objects.get_or_create(company_id=company_id)
-    CompanyOutbox.objects.filter(company_id=company_id).update(list_version=F("list_version") + 1)
+    CompanyOutbox.objects.filter(company_id=company_id).update(list_version=F("list_version") + new_orders)
 
 
 @dataclass

@@ -94,6 +94,11 @@ def _on_order_create(delivery: WebhookDelivery) -> Action:
     if installation is None or installation.status == Installation.Status.UNINSTALLED:
         return _not_installed(delivery)
     invalidate_lists(company_id=delivery.company_id)
+    return new_order_action(delivery)
+
+
+def new_order_action(delivery: WebhookDelivery) -> Action:
+    """What acting on an order/create for an installed shop records (the lists are refreshed)."""
     order = delivery.payload.get("data", {}) if isinstance(delivery.payload, dict) else {}
     order_id = order.get("id") if isinstance(order, dict) else None
     return Action(
@@ -162,7 +167,9 @@ def process_delivery(*, delivery_id: int) -> str | None:
 
 def drain_deliveries() -> int:
     """Act on every waiting delivery, claimed in batches (``fulfillment.webhooks.queue``)."""
-    return queue.drain(act=act_on, lease=CLAIM_LEASE)
+    from .batch import act_on_batch
+
+    return queue.drain(act_batch=act_on_batch, lease=CLAIM_LEASE)
 
 
 def act_on(delivery: WebhookDelivery) -> str:
