@@ -125,6 +125,7 @@ def test_a_duplicate_inside_a_callers_transaction_leaves_that_transaction_usable
         assert WebhookDelivery.objects.count() == 1
 
 
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="the pause is SQLite's (one writer)")
 def test_on_sqlite_the_drain_pauses_after_each_batch_so_receivers_get_the_write_lock(db, monkeypatch):
     make_installation(1202)
     for n in range(queue.DRAIN_BATCH + 3):
@@ -134,6 +135,5 @@ def test_on_sqlite_the_drain_pauses_after_each_batch_so_receivers_get_the_write_
 
     assert drain_webhook_deliveries.call() == queue.DRAIN_BATCH + 3
 
-    assert connection.vendor == "sqlite"
     assert pauses == [queue.SQLITE_PAUSE_BETWEEN_BATCHES] * 2
     assert list_version(company_id=1202) == queue.DRAIN_BATCH + 3
