@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import random
 import threading
 import time
@@ -110,6 +111,9 @@ def _session() -> requests.Session:
     return session
 
 
+MAX_PAUSE_SECONDS = 60.0
+
+
 class Pause:
     """Until when the platform asked a shop's callers to wait (its ``Retry-After``).
 
@@ -124,6 +128,9 @@ class Pause:
         return self._until - time.monotonic()
 
     def hold(self, seconds: float) -> None:
+        # At most a minute, whatever the header said (a day, a far date, "inf"): one odd answer
+        # must not keep a shop's pages from asking until the process restarts.
+        seconds = min(seconds, MAX_PAUSE_SECONDS) if math.isfinite(seconds) else MAX_PAUSE_SECONDS
         self._until = max(self._until, time.monotonic() + seconds)
 
 

@@ -132,29 +132,37 @@ def serve(request, *, render: Callable[[], HttpResponse], vary: tuple = ()) -> H
     return response
 
 
-_checked = False
+_checked_at: float | None = None
 _complete = False
+_RECHECK_SECONDS = 30  # a migrate that failed between dropping and reinstalling the triggers
 
 
 def _versions_work() -> bool:
-    """Once per process: are the data version triggers all there? Without them a write would
-    not move the version and a kept page would show what was true before it."""
-    global _checked, _complete
-    if not _checked:
+    """Are the data version triggers all there (checked every 30 s per process)? Without them
+    a write would not move the version and a kept page would show what was true before it."""
+    global _checked_at, _complete
+    now = time.monotonic()
+    if _checked_at is None or now - _checked_at > _RECHECK_SECONDS:
         _complete = is_complete()
-        _checked = True
+        _checked_at = now
         if not _complete:
+            clear_pages()
             logger.error("Kept pages are off: the data version triggers are missing (run migrate).")
     return _complete
 
 
 def clear() -> None:
     """Forget every kept page (and whether the triggers were checked: tests migrate anew)."""
-    global _bytes, _checked
+    global _checked_at
+    clear_pages()
+    _checked_at = None
+
+
+def clear_pages() -> None:
+    global _bytes
     with _lock:
         _pages.clear()
         _bytes = 0
-        _checked = False
 
 
 def _key(request, vary: tuple) -> tuple | None:
@@ -206,18 +214,23 @@ def _page_of(response: HttpResponse, *, version: int, until: float, tokens: list
     )
 
 
+def _key_size(key: tuple) -> int:
+    """The key's parts of any length: the path and the htmx headers the client sent."""
+    return len(key[3]) + sum(len(value or "") for value in key[5])
+
+
 def _store(key: tuple, page: _Page) -> None:
     global _bytes
     limit = settings.PAGE_CACHE_BYTES
     if page.size > limit // 4:
         return
-    size = page.size + len(key[3])  # the path, the key's one part of any length
+    size = page.size + _key_size(key)
     with _lock:
         old = _pages.pop(key, None)
         if old is not None:
-            _bytes -= old.size + len(key[3])
+            _bytes -= old.size + _key_size(key)
         _pages[key] = page
         _bytes += size
         while _bytes > limit or len(_pages) > _ENTRIES:
             dropped_key, dropped = _pages.popitem(last=False)
-            _bytes -= dropped.size + len(dropped_key[3])
+            _bytes -= dropped.size + _key_size(dropped_key)
