@@ -10,7 +10,9 @@ The platform package speaks English only; ``problem_text`` is the one place that
 its errors into a text in the user's language, by the error's type.
 """
 
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.http import Http404
 from django.utils.translation import gettext
@@ -20,6 +22,22 @@ from flickrocket.errors import Error as AppError
 from flickrocket.errors import NotFound, RequestFailed
 
 __all__ = ["AppError", "problem_text", "refusals_as_app_errors"]
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A page's result when FlickRocket refused or did not answer and the app keeps no copy to
+    show instead: the page says so, in the owner's words."""
+
+    problem: str
+
+
+def retry_ends_at(exc: Exception) -> float | None:
+    """Until when asking FlickRocket again is pointless (a ``time.time()``): its Retry-After,
+    when ``exc`` is a 429; None for any other failure."""
+    if isinstance(exc, fr.RateLimited):
+        return time.time() + exc.retry_after
+    return None
 
 
 def problem_text(exc: Exception) -> str:

@@ -76,6 +76,13 @@ def keep(response: HttpResponse, *, until: float | None = None) -> HttpResponse:
     return response
 
 
+def keep_older_copy(response: HttpResponse, *, until: float | None) -> HttpResponse:
+    """A page showing an older copy because FlickRocket did not answer: kept only while it asked
+    us to wait (``until``, its Retry-After), since asking sooner is pointless; otherwise not at
+    all, so the next view asks again."""
+    return response if until is None else keep(response, until=until)
+
+
 @dataclass(frozen=True)
 class _Page:
     version: int

@@ -7,8 +7,6 @@ and the last list is what pages show while FlickRocket is down.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import msgspec
@@ -18,22 +16,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import flickrocket as fr
-from frapp.errors import AppError, problem_text, refusals_as_app_errors
+from frapp.errors import AppError, Unavailable, problem_text, refusals_as_app_errors, retry_ends_at
 from fulfillment.outbox.models import CompanyOutbox, PendingUpdate, Source
 from fulfillment.outbox.services import change_order
 from oauth.clients import client_for
 
 from . import listindex
+from .detail import order_detail
 from .liststore import held_list, remember_list, revision
 from .models import ListCache
 from .selectors import (
     OrderList,
     Row,
-    cached_copy,
     cached_order_index,
     latest_changes,
     list_version,
-    overlay,
     reopened_rows,
 )
 
@@ -76,7 +73,7 @@ def order_list(
         except fr.Transient as exc:
             if cache is None:
                 raise
-            problem, asked_again_at = problem_text(exc), retry_at(exc)
+            problem, asked_again_at = problem_text(exc), retry_ends_at(exc)
             if previous is not None:
                 listindex.remember(cache.pk, revision(cache), previous)
         else:
@@ -141,13 +138,6 @@ def list_due_at(listing: OrderList) -> float:
     return listing.fetched_at.timestamp() + _fresh_seconds()
 
 
-@dataclass(frozen=True)
-class Unavailable:
-    """FlickRocket did not answer and the app keeps nothing to show instead: the page says so."""
-
-    problem: str
-
-
 def order_list_for_page(**kwargs) -> OrderList | Unavailable:
     """``order_list`` for a list page: ``Unavailable`` when FlickRocket does not answer and no
     earlier list is kept (with one, the list is shown with its ``problem``)."""
@@ -184,77 +174,6 @@ def invalidate_lists(*, company_id: int, new_orders: int = 1) -> None:
     """
     CompanyOutbox.objects.get_or_create(company_id=company_id)
     CompanyOutbox.objects.filter(company_id=company_id).update(list_version=F("list_version") + new_orders)
-
-
-@dataclass
-class OrderDetail:
-    row: Row
-    problem: str = ""
-
-
-@dataclass(frozen=True)
-class FetchedOrder:
-    """One order as FlickRocket has it now, or the cached copy (with ``problem``) when it did not
-    answer; ``since`` is when that copy was true."""
-
-    order: fr.Fulfillment
-    since: datetime
-    problem: str = ""
-    asked_again_at: float | None = None  # with a problem: when FlickRocket's Retry-After ends
-
-    def fingerprint(self) -> bytes:
-        """Equal for equal answers: what a kept order page depends on besides our own rows."""
-        answer = msgspec.json.encode(self.order) + self.problem.encode()
-        return hashlib.blake2b(answer, digest_size=16).digest()
-
-
-def fetch_order(*, company_id: int, order_id: int) -> FetchedOrder:
-    """One order, fresh from FlickRocket; the cached copy when FlickRocket does not answer.
-
-    ``fr.NotFound`` (also for another shop's order id) is left to the edge: a 404.
-    """
-    try:
-        order = client_for(company_id).fulfillment(order_id)
-    except fr.Transient as exc:
-        order, listed_at = cached_copy(company_id=company_id, order_id=order_id)
-        if order is None:
-            raise
-        return FetchedOrder(order, since=listed_at, problem=problem_text(exc), asked_again_at=retry_at(exc))
-    return FetchedOrder(order, since=timezone.now())
-
-
-def retry_at(exc: Exception) -> float | None:
-    """Until when asking FlickRocket again is pointless: its Retry-After, if it gave one."""
-    if isinstance(exc, fr.RateLimited):
-        return timezone.now().timestamp() + exc.retry_after
-    return None
-
-
-def detail_of(*, company_id: int, fetched: FetchedOrder) -> OrderDetail:
-    """The order with our outbox laid over it."""
-    rows = overlay(company_id=company_id, orders=[fetched.order], since=fetched.since - timedelta(seconds=1))
-    return OrderDetail(row=rows[0], problem=fetched.problem)
-
-
-def order_detail(*, company_id: int, order_id: int) -> OrderDetail:
-    return detail_of(company_id=company_id, fetched=fetch_order(company_id=company_id, order_id=order_id))
-
-
-def order_for_page(*, company_id: int, order_id: int) -> FetchedOrder | Unavailable:
-    """``fetch_order`` for the order's page: ``Unavailable`` when FlickRocket does not answer and
-    the order is not in the last list fetched. ``fr.NotFound`` is the edge's 404."""
-    try:
-        return fetch_order(company_id=company_id, order_id=order_id)
-    except fr.Transient as exc:
-        return Unavailable(problem_text(exc))
-
-
-def order_detail_for_page(*, company_id: int, order_id: int) -> OrderDetail | Unavailable:
-    """``order_detail`` for the order's page (see ``order_for_page``)."""
-    fetched = order_for_page(company_id=company_id, order_id=order_id)
-    if isinstance(fetched, Unavailable):
-        return fetched
-    return detail_of(company_id=company_id, fetched=fetched)
 
 
 def order_index(*, company_id: int) -> dict[int, fr.Fulfillment]:

@@ -12,13 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reselect, reswap, retarget
 
 from frapp import pagecache
-from frapp.errors import AppError
+from frapp.errors import AppError, Unavailable
 from fulfillment.outbox import selectors as outbox_selectors
 from fulfillment.outbox import services as outbox
 from fulfillment.outbox.models import Source
 from fulfillment.outbox.scheduling import kick_if_idle
 from oauth.decorators import PAGE_WIDE, embedded_view
 
+from . import detail as one_order
 from . import rowcache, selectors, services
 from .export import _export_csv
 from .forms import ListFilterForm, ReopenForm, ShipForm, new_form_key
@@ -55,7 +56,7 @@ def _render_order_list(request, kind: str):
         created_at_max=high if kind == ListCache.Kind.ALL else None,
         refresh=request.GET.get("refresh") == "1" or request.session.pop("fresh_launch", False),
     )
-    if isinstance(listing, services.Unavailable):
+    if isinstance(listing, Unavailable):
         return render(
             request,
             "orders/list.html",
@@ -100,10 +101,7 @@ def _render_order_list(request, kind: str):
     response = render(request, "orders/list.html#table" if table_only else "orders/list.html", context)
     listing.rows.release()
     if listing.problem or listing.fetched_at is None:
-        if listing.asked_again_at is None:
-            return response  # an older copy: the next view asks FlickRocket again
-        # While FlickRocket asks us to wait, asking again is pointless: keep the older copy.
-        return pagecache.keep(response, until=listing.asked_again_at)
+        return pagecache.keep_older_copy(response, until=listing.asked_again_at)
     return pagecache.keep(response, until=services.list_due_at(listing))
 
 
@@ -154,8 +152,8 @@ def _detail_context(request, order_id: int, detail, *, form=None):
 @require_GET
 @embedded_view(scope="orders", not_found="No such order")
 def order_detail(request, order_id: int):
-    fetched = services.order_for_page(company_id=request.company_id, order_id=order_id)
-    if isinstance(fetched, services.Unavailable):
+    fetched = one_order.order_for_page(company_id=request.company_id, order_id=order_id)
+    if isinstance(fetched, Unavailable):
         return render(
             request,
             "orders/detail.html",
@@ -164,12 +162,11 @@ def order_detail(request, order_id: int):
         )
 
     def render_page():
-        detail = services.detail_of(company_id=request.company_id, fetched=fetched)
+        detail = one_order.detail_of(company_id=request.company_id, fetched=fetched)
         response = render(request, "orders/detail.html", _detail_context(request, order_id, detail))
-        if fetched.problem and fetched.asked_again_at is None:
-            return response  # an older copy: the next view asks FlickRocket again
-        # While FlickRocket asks us to wait, asking again is pointless: keep the older copy.
-        return pagecache.keep(response, until=fetched.asked_again_at)
+        if fetched.problem:
+            return pagecache.keep_older_copy(response, until=fetched.asked_again_at)
+        return pagecache.keep(response)
 
     return pagecache.serve(request, vary=(fetched.fingerprint(),), render=render_page)
 
@@ -222,8 +219,8 @@ def ship_order(request, order_id: int):
     if update is not None:
         messages.success(request, _queued_message(update))
         return redirect("orders:detail", order_id=order_id)
-    detail = services.order_detail_for_page(company_id=request.company_id, order_id=order_id)
-    if isinstance(detail, services.Unavailable):
+    detail = one_order.order_detail_for_page(company_id=request.company_id, order_id=order_id)
+    if isinstance(detail, Unavailable):
         messages.error(request, detail.problem)
         return redirect("orders:detail", order_id=order_id)
     return render(
@@ -249,7 +246,7 @@ def reopen_order(request, order_id: int):
     """Set an order shipped by mistake back to open: GET asks (a page of its own, so it works
     without JavaScript), only the POST from that page queues the change."""
     if request.method == "GET":
-        row = services.order_detail(company_id=request.company_id, order_id=order_id).row
+        row = one_order.order_detail(company_id=request.company_id, order_id=order_id).row
         form = ReopenForm(initial={"form_key": new_form_key()})
         return render(request, "orders/reopen.html", {"row": row, "order": row.order, "form": form})
     form = ReopenForm(request.POST)

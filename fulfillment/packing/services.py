@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 import flickrocket as fr
 from frapp.errors import AppError, problem_text
-from fulfillment.orders import services as orders
+from fulfillment.orders import detail as one_order
 from fulfillment.orders.gtin import gtin_is_valid, normalise_gtin
 from fulfillment.orders.selectors import Row
 from fulfillment.orders.tracking_checks import tracking_warnings
@@ -63,7 +63,7 @@ class OrderNotFetched(AppError):
 def scanned_order(*, company_id: int, order_id: int) -> Row:
     """The scanned order fresh from FlickRocket (the cached copy while it does not answer)."""
     try:
-        return orders.order_detail(company_id=company_id, order_id=order_id).row
+        return one_order.order_detail(company_id=company_id, order_id=order_id).row
     except fr.NotFound:
         message = _("Order %(order)s is not one of this shop's orders.") % {"order": order_id}
         raise OrderNotFetched(message, status=404, field_errors={"order_id": [message]}) from None

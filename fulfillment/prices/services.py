@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 import flickrocket as fr
-from frapp.errors import problem_text
+from frapp.errors import Unavailable, problem_text, retry_ends_at
 from oauth.clients import client_for
 
 from .models import PriceListCache
@@ -78,19 +78,10 @@ def load_price_models(*, company_id: int, refresh: bool = False) -> PriceList:
             _decode(cached.models_json),
             cached.fetched_at,
             stale_because=problem_text(exc),
-            asked_again_at=timezone.now().timestamp() + exc.retry_after
-            if isinstance(exc, fr.RateLimited)
-            else None,
+            asked_again_at=retry_ends_at(exc),
         )
     cached = _store(company_id, models)
     return PriceList(models, cached.fetched_at)
-
-
-@dataclass(frozen=True)
-class Unavailable:
-    """FlickRocket refused or did not answer and no copy is kept: the page says so instead."""
-
-    problem: str
 
 
 def price_list_for_page(*, company_id: int, refresh: bool = False) -> PriceList | Unavailable:

@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from frapp import pagecache
+from frapp.errors import Unavailable
 from frapp.spreadsheets import csv_response
 from oauth.decorators import embedded_view
 
@@ -13,7 +14,7 @@ from . import selectors, services
 from .forms import PriceFilterForm
 
 
-def _unavailable(request, unavailable: services.Unavailable):
+def _unavailable(request, unavailable: Unavailable):
     return render(request, "prices/unavailable.html", {"reason": unavailable.problem}, status=503)
 
 
@@ -33,7 +34,7 @@ def price_list(request):
 
 def _price_list_page(request):
     price_list = services.price_list_for_page(company_id=request.company_id)
-    if isinstance(price_list, services.Unavailable):
+    if isinstance(price_list, Unavailable):
         return _unavailable(request, price_list)
     form, filters, models = _filtered(request, price_list)
     response = render(
@@ -49,10 +50,7 @@ def _price_list_page(request):
         },
     )
     if price_list.stale_because:
-        if price_list.asked_again_at is None:
-            return response  # an older copy: the next view asks FlickRocket again
-        # While FlickRocket asks us to wait, asking again is pointless: keep the older copy.
-        return pagecache.keep(response, until=price_list.asked_again_at)
+        return pagecache.keep_older_copy(response, until=price_list.asked_again_at)
     return pagecache.keep(response, until=services.due_at(price_list))
 
 
@@ -60,7 +58,7 @@ def _price_list_page(request):
 @embedded_view(scope="products")
 def refresh_prices(request):
     price_list = services.price_list_for_page(company_id=request.company_id, refresh=True)
-    if isinstance(price_list, services.Unavailable):
+    if isinstance(price_list, Unavailable):
         messages.error(
             request, gettext("Could not refresh the price models: %(error)s") % {"error": price_list.problem}
         )
@@ -78,7 +76,7 @@ def _csv_response(models, filename: str):
 @embedded_view(scope="products")
 def export_prices(request):
     price_list = services.price_list_for_page(company_id=request.company_id)
-    if isinstance(price_list, services.Unavailable):
+    if isinstance(price_list, Unavailable):
         return _unavailable(request, price_list)
     _, _, models = _filtered(request, price_list)
     stamp = timezone.now().strftime("%Y%m%d")
@@ -90,7 +88,7 @@ def export_prices(request):
 @embedded_view(scope="products", not_found="No such price model.")
 def price_detail(request, price_id):
     found = services.price_model_for_page(company_id=request.company_id, price_id=price_id)
-    if isinstance(found, services.Unavailable):
+    if isinstance(found, Unavailable):
         return _unavailable(request, found)
     model, price_list = found
     return render(
@@ -104,7 +102,7 @@ def price_detail(request, price_id):
 @embedded_view(scope="products", not_found="No such price model.")
 def export_price(request, price_id):
     found = services.price_model_for_page(company_id=request.company_id, price_id=price_id)
-    if isinstance(found, services.Unavailable):
+    if isinstance(found, Unavailable):
         return _unavailable(request, found)
     model, _ = found
     return _csv_response([model], f"price-model-{model.id}.csv")

@@ -8,12 +8,11 @@ from datetime import datetime
 
 import msgspec
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext
 
 import flickrocket as fr
 from frapp.dates import platform_time
-from frapp.errors import refusals_as_app_errors
+from frapp.errors import refusals_as_app_errors, retry_ends_at
 from oauth.clients import Purpose, client_for
 
 RECEIVER_PATH = "/webhooks/flickrocket"  # fixed in the App Store listing (frapp/urls.py)
@@ -60,8 +59,7 @@ def subscriptions_overview(*, company_id: int) -> SubscriptionsOverview:
         return overview
     except fr.RequestFailed as exc:
         overview.error = str(exc)
-        if isinstance(exc, fr.RateLimited):
-            overview.asked_again_at = timezone.now().timestamp() + exc.retry_after
+        overview.asked_again_at = retry_ends_at(exc)
         return overview
     hooks.sort(key=lambda h: (h.topic, h.id))
     overview.rows = [

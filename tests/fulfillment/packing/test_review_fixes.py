@@ -3,7 +3,7 @@
 import pytest
 from stdnum import ean
 
-from fulfillment.orders import services as orders
+from fulfillment.orders import detail as one_order
 from fulfillment.outbox.models import PendingUpdate
 from fulfillment.packing import services
 from fulfillment.packing.models import PackingSettings, Verification
@@ -32,7 +32,7 @@ def test_a_ship_step_without_the_tracking_box_needs_ship_without_tracking(shop, 
 
 
 def test_two_requests_starting_one_order_share_its_row(shop, order, monkeypatch):
-    row = orders.order_detail(company_id=1202, order_id=order["id"]).row
+    row = one_order.order_detail(company_id=1202, order_id=order["id"]).row
     services._restart(None, 1202, "other", row)  # the other request created it after our read
     real = Verification.objects.select_for_update
     calls = []
